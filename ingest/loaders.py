@@ -1,0 +1,148 @@
+"""One loader per format, each turning a file's bytes into a title and sections of plain text."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+from ingest.decoding import decode_text
+from ingest.errors import CorruptFile, FileTooLarge
+
+_NOISE_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "template", "head")
+_HEADINGS = ("h1", "h2", "h3", "h4")
+_MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
+
+
+@dataclass
+class Section:
+    text: str
+    heading: str = ""
+    page: int | None = None
+
+
+@dataclass
+class LoadedDocument:
+    title: str = ""
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+def load_text(data: bytes, path: Path) -> LoadedDocument:
+    return LoadedDocument("", [Section(decode_text(data))])
+
+
+def load_markdown(data: bytes, path: Path) -> LoadedDocument:
+    text = decode_text(data)
+    splitter = MarkdownHeaderTextSplitter(
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
+    )
+    parts = splitter.split_text(text)
+    title = next((p.metadata["h1"] for p in parts if p.metadata.get("h1")), "")
+    sections = []
+    for part in parts:
+        heading = part.metadata.get("h3") or part.metadata.get("h2") or part.metadata.get("h1") or ""
+        sections.append(Section(part.page_content, heading))
+    return LoadedDocument(title, sections)
+
+
+def load_html(data: bytes, path: Path) -> LoadedDocument:
+    soup = BeautifulSoup(decode_text(data), "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_NOISE_TAGS):
+        tag.decompose()
+    first_heading = soup.find(_HEADINGS)
+    title = title or (first_heading.get_text(" ", strip=True) if first_heading else "")
+    marker = "\u0000HEADING\u0000"
+    for heading in soup.find_all(_HEADINGS):
+        heading.replace_with(f"\n{marker}{heading.get_text(' ', strip=True)}\n")
+    text = soup.get_text("\n")
+    sections, heading = [], ""
+    for block in re.split(f"\n(?={marker})", text):
+        if block.startswith(marker):
+            heading, _, block = block[len(marker):].partition("\n")
+        body = _tidy(block)
+        if body:
+            sections.append(Section(body, heading.strip()))
+    return LoadedDocument(title, sections)
+
+
+def load_pdf(data: bytes, path: Path) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise CorruptFile("encrypted PDF")
+        title = ((reader.metadata or {}).get("/Title") or "").strip() if reader.metadata else ""
+        sections = []
+        for number, page in enumerate(reader.pages, start=1):
+            body = _tidy(page.extract_text() or "")
+            if body:
+                sections.append(Section(body, "", number))
+    except CorruptFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RecursionError, OSError, ZeroDivisionError) as exc:
+        raise CorruptFile(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
+    return LoadedDocument(str(title), sections)
+
+
+def load_docx(data: bytes, path: Path) -> LoadedDocument:
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNCOMPRESSED:
+                raise FileTooLarge("DOCX expands to more than 200 MB (zip bomb?)")
+        document = docx.Document(io.BytesIO(data))
+    except FileTooLarge:
+        raise
+    except Exception as exc:  # python-docx/lxml/zipfile raise many unrelated types on broken files
+        raise CorruptFile(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from exc
+    title = (document.core_properties.title or "").strip()
+    sections: list[Section] = []
+    heading, lines = "", []
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        text = paragraph.text.strip()
+        if not text:
+            continue
+        if style.startswith("Heading") or style == "Title":
+            if lines:
+                sections.append(Section("\n".join(lines), heading))
+            heading, lines = text, []
+            title = title or text
+        else:
+            lines.append(text)
+    if lines:
+        sections.append(Section("\n".join(lines), heading))
+    return LoadedDocument(title, sections)
+
+
+def _tidy(text: str) -> str:
+    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+Loader = Callable[[bytes, Path], LoadedDocument]
+
+LOADERS: dict[str, Loader] = {
+    ".txt": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}

@@ -1,0 +1,178 @@
+"""Files on disk to committed documents in the index, one file at a time, skipping unchanged content."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ingest.chunking import make_splitter
+from ingest.errors import EmptyDocument, FileTooLarge, IngestError, ParseTimeout, UnsupportedFormat
+from ingest.language import detect_document_language
+from ingest.loaders import LOADERS, LoadedDocument
+from settings import Settings
+from store import ChromaIndex, Chunk, DocumentRecord, document_id, write_lock
+
+log = logging.getLogger(__name__)
+_LANG_SUFFIX = re.compile(r"[._-](en|es|zh|zh-cn|zh-hans|cn|eng|esp|spa|chi)$", re.IGNORECASE)
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # added | updated | unchanged | failed
+    reason: str = ""
+    chunks: int = 0
+    language: str = ""
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    chunks_embedded: int = 0
+    orphans_removed: int = 0
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named, plus every non-hidden file under the folders named."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def edition_key(path: Path) -> str:
+    """Translations share a name but for a language suffix: report.en.md, report-es.md -> report."""
+    return str(path.parent / _LANG_SUFFIX.sub("", path.stem))
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """SIGALRM-based parse time limit; a no-op off the main thread, where callers use a subprocess."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ParseTimeout(f"parsing took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def parse_file(path: Path, data: bytes, settings: Settings) -> LoadedDocument:
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise UnsupportedFormat(f"unsupported file type '{path.suffix or '(none)'}'")
+    if not data.strip():
+        raise EmptyDocument("empty file")
+    with _time_limit(settings.file_timeout_s):
+        loaded = loader(data, path)
+    text_chars = sum(len(s.text) for s in loaded.sections)
+    if text_chars == 0 or not loaded.text.strip():
+        raise EmptyDocument("no text could be extracted")
+    if text_chars > settings.max_text_chars:
+        raise FileTooLarge(f"extracted text has {text_chars} characters (limit {settings.max_text_chars})")
+    return loaded
+
+
+def make_chunks(loaded: LoadedDocument, record: DocumentRecord, settings: Settings) -> list[Chunk]:
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, settings.cjk_char_weight)
+    chunks: list[Chunk] = []
+    for section in loaded.sections:
+        for piece in splitter.split_text(section.text):
+            meta = {
+                "doc_id": record.doc_id, "source": record.source, "title": record.title,
+                "language": record.language, "sha256": record.sha256, "edition": record.edition,
+                "chunk_index": len(chunks), "section": section.heading, "ingested_at": record.ingested_at,
+            }
+            if section.page is not None:
+                meta["page"] = section.page
+            chunks.append(Chunk(piece, meta))
+    return chunks
+
+
+def ingest_file(path: Path, index: ChromaIndex, settings: Settings, known: dict[str, DocumentRecord]) -> FileOutcome:
+    source = str(path.resolve())
+    size = path.stat().st_size
+    if size > settings.max_file_mb * 1024 * 1024:
+        raise FileTooLarge(f"file is {size / 1048576:.1f} MB (limit {settings.max_file_mb:g} MB)")
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    doc_id = document_id(source)
+    previous = known.get(doc_id)
+    if previous is not None and previous.sha256 == sha:
+        return FileOutcome(source, "unchanged", chunks=previous.chunks, language=previous.language)
+    loaded = parse_file(path, data, settings)
+    record = DocumentRecord(
+        doc_id=doc_id, source=source, title=(loaded.title or path.stem).strip()[:300],
+        language=detect_document_language(loaded.text), sha256=sha, chunks=0,
+        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), edition=edition_key(path.resolve()),
+    )
+    chunks = make_chunks(loaded, record, settings)
+    record = DocumentRecord(**{**record.as_metadata(), "chunks": len(chunks)})
+    index.write_document(record, chunks)
+    status = "updated" if previous is not None else "added"
+    return FileOutcome(source, status, chunks=len(chunks), language=record.language)
+
+
+def ingest_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings, progress=None) -> IngestReport:
+    """Ingest every file; a bad file is reported and skipped, never aborting the others."""
+    report = IngestReport()
+    with write_lock(settings):
+        report.orphans_removed = index.repair()
+        known = {r.doc_id: r for r in index.documents()}
+        files = collect_files(paths)
+        embedded_before = index.embedder.documents_embedded
+        for path in progress(files) if progress else files:
+            try:
+                if not path.exists():
+                    raise IngestError("no such file")
+                outcome = ingest_file(path, index, settings, known)
+            except IngestError as exc:
+                outcome = FileOutcome(str(path), "failed", str(exc))
+            except (OSError, RecursionError, MemoryError) as exc:
+                outcome = FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
+            report.outcomes.append(outcome)
+        report.chunks_embedded = index.embedder.documents_embedded - embedded_before
+    return report
+
+
+def remove_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings) -> list[tuple[str, bool]]:
+    """Remove documents by path; a folder removes every document stored under it."""
+    removed = []
+    with write_lock(settings):
+        records = index.documents()
+        for path in paths:
+            target = str(path.resolve())
+            matches = [r for r in records if r.source == target or r.source.startswith(target.rstrip("/") + "/")]
+            if not matches:
+                removed.append((target, False))
+            for record in matches:
+                removed.append((record.source, index.remove_document(record.doc_id)))
+    return removed

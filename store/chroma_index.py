@@ -1,0 +1,196 @@
+"""ChromaIndex: chunks with their vectors, plus a registry of documents that is the commit point.
+
+A document's chunks are written first and its registry record last, so a reader that trusts only chunks whose
+(doc_id, sha256) matches the registry never sees a half-written document. Orphans left by a crash are removed
+by `repair()` at the next ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from langchain_chroma import Chroma
+
+from settings import Settings
+from store.client import make_chroma_client
+from store.embedders import NamedEmbeddings
+from store.errors import EmbedderMismatch
+from store.records import Chunk, DocumentRecord
+
+log = logging.getLogger(__name__)
+
+_PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
+_REGISTRY_TTL_S = 2.0
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict
+    score: float
+
+
+class ChromaIndex:
+    def __init__(self, settings: Settings, embedder: NamedEmbeddings, client=None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.client = client or make_chroma_client(settings)
+        self._check_embedder()
+        self.vectorstore = Chroma(
+            client=self.client,
+            collection_name=settings.collection,
+            embedding_function=embedder,
+            collection_metadata={
+                "hnsw:space": "cosine",
+                "embedder": embedder.name,
+                "dimension": embedder.dimension,
+            },
+        )
+        self.chunks = self.vectorstore._collection
+        self.registry = self.client.get_or_create_collection(
+            name=f"{settings.collection}-documents", embedding_function=None, metadata={"kind": "registry"}
+        )
+        self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
+
+    def _check_embedder(self) -> None:
+        existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
+        if self.settings.collection not in existing:
+            return
+        meta = self.client.get_collection(self.settings.collection, embedding_function=None).metadata or {}
+        built_with = (meta.get("embedder"), meta.get("dimension"))
+        if built_with != (self.embedder.name, self.embedder.dimension):
+            raise EmbedderMismatch(
+                f"the index '{self.settings.collection}' was built with embedder {built_with[0]} "
+                f"({built_with[1]}-d) but {self.embedder.name} ({self.embedder.dimension}-d) is configured; "
+                "use another --store/collection or configure the original embedder"
+            )
+
+    # --- documents (registry) ---
+    def documents(self, fresh: bool = True) -> list[DocumentRecord]:
+        return sorted(self._registry(fresh).values(), key=lambda r: r.source)
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self._registry(fresh=True).get(doc_id)
+
+    def _registry(self, fresh: bool) -> dict[str, DocumentRecord]:
+        now = time.monotonic()
+        if not fresh and self._registry_cache and now - self._registry_cache[0] < _REGISTRY_TTL_S:
+            return self._registry_cache[1]
+        records: dict[str, DocumentRecord] = {}
+        offset = 0
+        while True:
+            got = self.registry.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for meta in got["metadatas"]:
+                record = DocumentRecord.from_metadata(meta)
+                records[record.doc_id] = record
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        self._registry_cache = (now, records)
+        return records
+
+    def revision(self) -> str:
+        """Changes whenever a document is added, replaced or removed (cached for a moment)."""
+        items = sorted((r.doc_id, r.sha256) for r in self._registry(fresh=False).values())
+        return hashlib.sha1(repr(items).encode()).hexdigest()
+
+    def chunk_total(self) -> int:
+        return sum(r.chunks for r in self._registry(fresh=False).values())
+
+    # --- writing ---
+    def write_document(self, record: DocumentRecord, chunks: list[Chunk]) -> int:
+        """Store all chunks, then commit the record, then drop the previous version. Returns texts embedded."""
+        if chunks:
+            self.vectorstore.add_texts(
+                texts=[c.text for c in chunks],
+                metadatas=[c.metadata for c in chunks],
+                ids=[c.chunk_id for c in chunks],
+            )
+        self.registry.upsert(
+            ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.as_metadata()], documents=[record.title]
+        )
+        self._registry_cache = None
+        self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
+        return len(chunks)
+
+    def remove_document(self, doc_id: str) -> bool:
+        if self.document(doc_id) is None:
+            return False
+        self.registry.delete(ids=[doc_id])
+        self._registry_cache = None
+        self.chunks.delete(where={"doc_id": doc_id})
+        return True
+
+    def repair(self) -> int:
+        """Delete chunks that no committed document version owns (left by an interrupted ingest)."""
+        committed = {(r.doc_id, r.sha256) for r in self._registry(fresh=True).values()}
+        orphans = [
+            chunk_id
+            for chunk_id, meta in self._iter_chunk_metadata()
+            if (meta.get("doc_id"), meta.get("sha256")) not in committed
+        ]
+        for start in range(0, len(orphans), _PAGE):
+            self.chunks.delete(ids=orphans[start : start + _PAGE])
+        if orphans:
+            log.info("removed %s orphan chunks", len(orphans))
+        return len(orphans)
+
+    def count_chunks(self, doc_id: str, sha256: str) -> int:
+        got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": sha256}]}, include=[])
+        return len(got["ids"])
+
+    # --- reading ---
+    def _iter_chunk_metadata(self) -> Iterator[tuple[str, dict]]:
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            yield from zip(got["ids"], got["metadatas"])
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def committed_chunks(self) -> list[ScoredChunk]:
+        """Every chunk of every committed document (for BM25), in a stable order."""
+        committed = {(r.doc_id, r.sha256) for r in self._registry(fresh=True).values()}
+        out: list[ScoredChunk] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                if (meta.get("doc_id"), meta.get("sha256")) in committed:
+                    out.append(ScoredChunk(cid, text, meta, 0.0))
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        return sorted(out, key=lambda c: c.chunk_id)
+
+    def dense_search(self, query_vector: list[float], k: int) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity, only from committed document versions."""
+        registry = self._registry(fresh=False)
+        total = self.chunks.count()
+        if total == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[query_vector],
+            n_results=min(k, total),
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for cid, text, meta, dist in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
+        ):
+            record = registry.get(meta.get("doc_id"))
+            if record is not None and record.sha256 == meta.get("sha256"):
+                out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist)))
+        return out
+
+
+def open_index(settings: Settings, embedder: NamedEmbeddings | None = None) -> ChromaIndex:
+    from store.embedders import make_embedder
+
+    return ChromaIndex(settings, embedder or make_embedder(settings))

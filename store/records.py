@@ -1,0 +1,41 @@
+"""What the store keeps per document and per chunk."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+
+def document_id(source: str) -> str:
+    """A document's identity is its source path; its version is the sha256 of its content."""
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    source: str
+    title: str
+    language: str
+    sha256: str
+    chunks: int
+    ingested_at: str
+    edition: str = ""  # documents sharing an edition key are translations of one report
+
+    def as_metadata(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> DocumentRecord:
+        return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
+
+
+@dataclass
+class Chunk:
+    text: str
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def chunk_id(self) -> str:
+        m = self.metadata
+        return f"{m['doc_id']}:{m['sha256'][:12]}:{m['chunk_index']}"
