@@ -1,0 +1,76 @@
+"""python -m bot ask [--store DIR] [--lang auto|zh|es|en] [--json] [QUESTION]
+
+Without QUESTION, reads one question per line from stdin and answers each in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
+from settings import apply_offline_environment, load_settings
+from store import StoreError, open_index
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Ask the forum documents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser("ask", help="answer a question, or one per line from stdin")
+    ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
+    ask.add_argument("--store", type=Path)
+    ask.add_argument("--chroma-host")
+    ask.add_argument("--chroma-port", type=int)
+    ask.add_argument("--embedder", choices=["usem3", "e5", "st", "fake"])
+    ask.add_argument("--answerer", choices=["extractive", "openai", "ollama", "fake"])
+    ask.add_argument("--lang", choices=LANG_CHOICES, default="auto")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer, one per line")
+    return parser.parse_args(argv)
+
+
+def render_text(answer: Answer) -> str:
+    lines = [answer.answer]
+    for s in answer.sources:
+        where = f", p. {s.page}" if s.page else ""
+        lines.append(f"  [{s.n}] {s.title} ({s.language}{where}) {s.source}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    apply_offline_environment()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = load_settings(
+        store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
+        embedder=args.embedder, answerer=args.answerer,
+    )
+    try:
+        qa = ForumQA(settings, open_index(settings))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    status = 0
+    for question in questions:
+        if args.question is None and not question.strip():
+            continue
+        try:
+            answer = qa.ask(question, args.lang)
+        except InvalidQuestion as exc:
+            print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False) if args.json
+                  else f"error: {exc}")
+            status = 1
+            continue
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(render_text(answer), flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

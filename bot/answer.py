@@ -1,0 +1,67 @@
+"""The answer a visitor gets, the same shape from the CLI, the HTTP API and the chat."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Hit:
+    """One retrieved document: its best chunk, a few more of its chunks, and the fused retrieval score."""
+
+    chunk_id: str
+    text: str
+    metadata: dict
+    score: float
+    dense_score: float | None = None
+    extra_texts: list[str] = field(default_factory=list)
+
+    @property
+    def doc_id(self) -> str:
+        return self.metadata.get("doc_id", "")
+
+    @property
+    def language(self) -> str:
+        return self.metadata.get("language", "other")
+
+
+@dataclass
+class Source:
+    n: int
+    source: str
+    title: str
+    language: str
+    snippet: str
+    score: float
+    doc_id: str = ""
+    page: int | None = None
+    section: str = ""
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    language: str
+    answered: bool
+    sources: list[Source] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unsupported_numbers: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sources_from_hits(hits: list[Hit], snippet_chars: int = 300) -> list[Source]:
+    out = []
+    for n, hit in enumerate(hits, start=1):
+        meta = hit.metadata
+        snippet = hit.text if len(hit.text) <= snippet_chars else hit.text[:snippet_chars].rstrip() + "…"
+        out.append(
+            Source(
+                n=n, source=meta.get("source", ""), title=meta.get("title", ""), language=hit.language,
+                snippet=snippet, score=round(float(hit.score), 4), doc_id=hit.doc_id,
+                page=meta.get("page"), section=meta.get("section", ""),
+            )
+        )
+    return out

@@ -1,0 +1,43 @@
+"""What every answerer gets and gives, and the factory that picks one from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from bot.answer import Answer, Hit
+from settings import Settings
+from store import NamedEmbeddings
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # as the visitor asked it
+    standalone: str  # condensed with the history, when an LLM did that; else the question
+    language: str
+    hits: list[Hit]
+    query_vector: np.ndarray
+    history: list[dict] = field(default_factory=list)
+
+
+class Answerer(Protocol):
+    def answer(self, request: AnswerRequest) -> Answer: ...
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        """Text pieces as they come, then the final Answer."""
+        ...
+
+    def condense(self, question: str, history: list[dict], language: str) -> str: ...
+
+
+def make_answerer(settings: Settings, embedder: NamedEmbeddings) -> Answerer:
+    if settings.answerer == "extractive":
+        from bot.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer(settings, embedder)
+    from bot.llm import make_llm_answerer
+
+    return make_llm_answerer(settings)

@@ -1,0 +1,52 @@
+"""BM25 over the committed chunks, one index per document language (bm25s)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import logging
+
+import bm25s
+import numpy as np
+
+from bot.tokens import tokenize
+from store import ScoredChunk
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@dataclass
+class _LanguageIndex:
+    model: bm25s.BM25
+    chunks: list[ScoredChunk]
+
+
+class LanguageBM25:
+    """Lexical search that only compares a question with documents in the question's language.
+
+    Fusing BM25 across languages hurts: a Spanish question's words match nothing useful in English text.
+    """
+
+    def __init__(self, chunks: list[ScoredChunk]) -> None:
+        by_language: dict[str, list[ScoredChunk]] = defaultdict(list)
+        for chunk in chunks:
+            by_language[chunk.metadata.get("language", "other")].append(chunk)
+        self._indexes: dict[str, _LanguageIndex] = {}
+        for language, members in by_language.items():
+            model = bm25s.BM25()
+            model.index([tokenize(c.text) or ["\u2205"] for c in members], show_progress=False)
+            self._indexes[language] = _LanguageIndex(model, members)
+
+    def search(self, question: str, language: str, k: int) -> list[ScoredChunk]:
+        index = self._indexes.get(language)
+        tokens = tokenize(question)
+        if index is None or not tokens:
+            return []
+        scores = index.model.get_scores(tokens)
+        top = np.argsort(-scores)[:k]
+        return [
+            ScoredChunk(index.chunks[i].chunk_id, index.chunks[i].text, index.chunks[i].metadata, float(scores[i]))
+            for i in top
+            if scores[i] > 0
+        ]

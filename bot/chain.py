@@ -1,0 +1,82 @@
+"""The question-answering chain (LCEL): language -> standalone question -> retrieval -> answer with sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from bot.answer import Answer
+from bot.answerers import Answerer, AnswerRequest, make_answerer
+from bot.retrieval import HybridRetriever
+from ingest.language import SERVED, detect_question_language
+from settings import Settings
+from store import ChromaIndex
+
+
+class InvalidQuestion(ValueError):
+    """An empty, oversized or otherwise unusable question."""
+
+
+LANG_CHOICES = ("auto", *SERVED)
+
+
+class ForumQA:
+    def __init__(self, settings: Settings, index: ChromaIndex, answerer: Answerer | None = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.retriever = HybridRetriever(index, settings)
+        self.answerer = answerer or make_answerer(settings, index.embedder)
+        self.chain = self._build_chain()
+
+    def _build_chain(self) -> Runnable:
+        return (
+            RunnablePassthrough.assign(language=RunnableLambda(self._language))
+            | RunnablePassthrough.assign(standalone=RunnableLambda(self._standalone))
+            | RunnablePassthrough.assign(
+                query_vector=RunnableLambda(lambda x: self.index.embedder.embed_query_array(x["standalone"]))
+            )
+            | RunnablePassthrough.assign(hits=RunnableLambda(self._retrieve))
+            | RunnableLambda(self._request)
+        )
+
+    def validate(self, question: str, lang: str = "auto") -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestion("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestion(
+                f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
+            )
+        if lang not in LANG_CHOICES:
+            raise InvalidQuestion(f"lang must be one of {', '.join(LANG_CHOICES)}")
+        return " ".join(question.split())
+
+    def _language(self, x: dict) -> str:
+        return x["lang"] if x.get("lang") in SERVED else detect_question_language(x["question"])
+
+    def _standalone(self, x: dict) -> str:
+        if not x.get("history"):
+            return x["question"]
+        return self.answerer.condense(x["question"], x["history"], x["language"])
+
+    def _retrieve(self, x: dict):
+        return self.retriever.retrieve(x["standalone"], x["language"], x["query_vector"].tolist())
+
+    @staticmethod
+    def _request(x: dict) -> AnswerRequest:
+        return AnswerRequest(
+            question=x["question"], standalone=x["standalone"], language=x["language"], hits=x["hits"],
+            query_vector=np.asarray(x["query_vector"]), history=x.get("history") or [],
+        )
+
+    def prepare(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> AnswerRequest:
+        clean = self.validate(question, lang)
+        return self.chain.invoke({"question": clean, "lang": lang, "history": history or []})
+
+    def ask(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> Answer:
+        return self.answerer.answer(self.prepare(question, lang, history))
+
+    def stream(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> Iterator[str | Answer]:
+        """Text pieces, then the final Answer (with sources)."""
+        yield from self.answerer.stream(self.prepare(question, lang, history))

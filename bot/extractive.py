@@ -1,0 +1,99 @@
+"""The offline answerer: the best 1-3 sentences of the retrieved chunks, quoted verbatim with [n] citations.
+
+A sentence's score mixes dense similarity to the question, word overlap (same language), an answer-type cue
+(a number for "how much", a date for "when", a name for "who") and the rank of its document. Below the
+relevance threshold nothing is quoted: the answer says the documents don't cover the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answer import Answer, sources_from_hits
+from bot.answerers import AnswerRequest
+from bot.prompt_files import language_name, render
+from bot.sentences import matches_type, question_type, split_sentences
+from bot.tokens import tokenize
+from settings import Settings
+from store import NamedEmbeddings
+
+W_OVERLAP, W_CUE, W_RANK = 0.30, 0.12, 0.06
+_NEAR_BEST = 0.06
+
+
+@dataclass
+class Candidate:
+    sentence: str
+    n: int  # citation number of its document
+    language: str
+    similarity: float
+    overlap: float
+    cue: bool
+
+    @property
+    def relevance(self) -> float:
+        return self.similarity + W_OVERLAP * self.overlap
+
+    def score(self) -> float:
+        return self.relevance + W_CUE * self.cue + W_RANK / self.n
+
+
+class ExtractiveAnswerer:
+    def __init__(self, settings: Settings, embedder: NamedEmbeddings) -> None:
+        self.settings = settings
+        self.embedder = embedder
+
+    def candidates(self, request: AnswerRequest) -> list[Candidate]:
+        qtype = question_type(request.standalone)
+        q_tokens = set(tokenize(request.standalone))
+        rows: list[tuple[str, int, str]] = []
+        seen: set[str] = set()
+        for n, hit in enumerate(request.hits, start=1):
+            for text in [hit.text, *hit.extra_texts]:
+                for sentence in split_sentences(text):
+                    if sentence not in seen:
+                        seen.add(sentence)
+                        rows.append((sentence, n, hit.language))
+        if not rows:
+            return []
+        similarities = self.embedder.embed_array([r[0] for r in rows]) @ np.asarray(request.query_vector)
+        out = []
+        for (sentence, n, language), similarity in zip(rows, similarities):
+            s_tokens = set(tokenize(sentence))
+            overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
+            out.append(Candidate(sentence, n, language, float(similarity), overlap, matches_type(sentence, qtype)))
+        return out
+
+    def answer(self, request: AnswerRequest) -> Answer:
+        language = request.language
+        sources = sources_from_hits(request.hits)
+        ranked = sorted(self.candidates(request), key=lambda c: -c.score())
+        if not ranked or ranked[0].relevance < self.settings.answer_threshold:
+            return Answer(request.question, render("not_covered", language).strip(), language, False, [])
+        best = ranked[0]
+        chosen = [best]
+        for candidate in ranked[1:]:
+            if len(chosen) >= self.settings.max_answer_sentences:
+                break
+            if candidate.score() >= best.score() - _NEAR_BEST and candidate.relevance >= self.settings.answer_threshold:
+                chosen.append(candidate)
+        evidence = "\n".join(f"“{c.sentence}” [{c.n}]" for c in chosen)
+        foreign = sorted({c.language for c in chosen if c.language != language})
+        note = ""
+        if foreign:
+            note = render("source_note", language, languages=", ".join(language_name(x, language) for x in foreign))
+        text = render("extractive", language, evidence=evidence, note=note).strip()
+        return Answer(request.question, text, language, True, sources)
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        answer = self.answer(request)
+        for piece in re.findall(r"\S+\s*|\s+", answer.answer):
+            yield piece
+        yield answer
+
+    def condense(self, question: str, history: list[dict], language: str) -> str:
+        return question  # condensing needs a generative model

@@ -1,0 +1,78 @@
+"""Sentence splitting for Chinese, Spanish and English text, and the answer-type cues of a sentence."""
+
+from __future__ import annotations
+
+import re
+
+# End of a sentence: Chinese punctuation, or . ! ? followed by space, except after a short abbreviation or a
+# single capital (initials) and never between digits (518.47).
+_SPLIT = re.compile(r"(?<=[。！？；!?])\s*|(?<=[^\d\s][^\d\s.][.])\s+(?=[\"“¿¡(\[A-ZÁÉÍÓÚÑ0-9])|\n+")
+_MIN_CHARS = 12
+
+
+_ABBREVIATION = re.compile(r"\b(Dr|Dra|Mr|Mrs|Ms|Sr|Sra|Srta|Prof|St|No|Nos|Vol|Inc|Ltd|Jr|etc|vs|e\.g|i\.e|U\.S)\.$")
+
+
+def _pieces(text: str) -> list[str]:
+    merged: list[str] = []
+    for piece in _SPLIT.split(text):
+        if piece is None:
+            continue
+        if merged and _ABBREVIATION.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+def split_sentences(text: str) -> list[str]:
+    out = []
+    for piece in _pieces(text):
+        piece = re.sub(r"^[#>*\-•\s]+", "", piece or "").strip()
+        if len(piece) >= _MIN_CHARS or (re.search(r"[\u4e00-\u9fff]", piece) and len(piece) >= 6):
+            out.append(piece)
+    return out
+
+
+_QUESTION_TYPES = {
+    "quantity": re.compile(
+        r"how (much|many)|what (was|is) the (value|amount|volume|figure|number|total)|多少|几|cu[aá]nt[oa]s?\b|"
+        r"qu[eé] (monto|cantidad|cifra|volumen|valor)|percentage|porcentaje|百分之|规模|总额",
+        re.IGNORECASE,
+    ),
+    "date": re.compile(
+        r"\bwhen\b|what (year|date|day|month)|which (year|date|day)|何时|什么时候|哪一?年|哪一?天|几月|日期|"
+        r"cu[aá]ndo|qu[eé] (a[nñ]o|fecha|d[ií]a|mes)|en qu[eé] (a[nñ]o|fecha)",
+        re.IGNORECASE,
+    ),
+    "person": re.compile(r"\bwho(m|se)?\b|谁|哪位|何人|qui[eé]n(es)?\b", re.IGNORECASE),
+    "place": re.compile(r"\bwhere\b|哪里|哪儿|在哪|何地|什么地方|d[oó]nde\b|en qu[eé] (lugar|ciudad|pa[ií]s)",
+                        re.IGNORECASE),
+}
+
+_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[多余]?[位个家项名亿万%％]|percent|por ciento")
+_DATE = re.compile(
+    r"\b(1[89]|20)\d\d\b|\d{1,2}\s*(月|日)|\b(january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|"
+    r"diciembre)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)+|[\u4e00-\u9fff]{2,4}"
+                   r"(?:先生|女士|博士|教授|院长|副院长|大使|主任|部长)|[\u4e00-\u9fff]{2,4}（[A-Z]")
+
+
+def question_type(question: str) -> str | None:
+    for name, pattern in _QUESTION_TYPES.items():
+        if pattern.search(question):
+            return name
+    return None
+
+
+def matches_type(sentence: str, qtype: str | None) -> bool:
+    if qtype == "quantity":
+        return bool(_NUMBER.search(sentence))
+    if qtype == "date":
+        return bool(_DATE.search(sentence))
+    if qtype in ("person", "place"):
+        return bool(_NAME.search(sentence))
+    return False
