@@ -53,7 +53,12 @@ class Settings(BaseSettings):
 
     # --- answering ---
     answerer: AnswererKind = Field("extractive", description="extractive (offline), openai, ollama, fake.")
-    answer_threshold: float = Field(0.35, description="Minimum evidence score to answer (extractive).")
+    answer_threshold: float = Field(
+        0.22, description="Minimum relevance of a quoted sentence in the question's language (extractive)."
+    )
+    answer_threshold_cross_language: float = Field(
+        0.16, description="Minimum relevance of a quoted sentence in another language (extractive)."
+    )
     max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted by the extractive answerer.")
     llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible base URL.")
     llm_model: str = Field("default", description="Model name sent to the LLM server.")

@@ -21,6 +21,7 @@ class AnswerRequest:
     hits: list[Hit]
     query_vector: np.ndarray
     history: list[dict] = field(default_factory=list)
+    term_weights: dict[str, float] = field(default_factory=dict)  # IDF of the question's terms
 
 
 class Answerer(Protocol):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-
+import math
+from collections import Counter, defaultdict
 import logging
+from dataclasses import dataclass
 
 import bm25s
 import numpy as np
@@ -33,10 +33,21 @@ class LanguageBM25:
         for chunk in chunks:
             by_language[chunk.metadata.get("language", "other")].append(chunk)
         self._indexes: dict[str, _LanguageIndex] = {}
+        document_frequency: Counter[str] = Counter()
         for language, members in by_language.items():
+            tokenized = [tokenize(c.text) or ["\u2205"] for c in members]
+            for tokens in tokenized:
+                document_frequency.update(set(tokens))
             model = bm25s.BM25()
-            model.index([tokenize(c.text) or ["\u2205"] for c in members], show_progress=False)
+            model.index(tokenized, show_progress=False)
             self._indexes[language] = _LanguageIndex(model, members)
+        total = max(1, len(chunks))
+        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
+        self._unseen_idf = math.log(1 + total)
+
+    def term_weights(self, tokens: list[str]) -> dict[str, float]:
+        """IDF over all committed chunks; a term found nowhere weighs most (the question asks about it)."""
+        return {t: self._idf.get(t, self._unseen_idf) for t in tokens}
 
     def search(self, question: str, language: str, k: int) -> list[ScoredChunk]:
         index = self._indexes.get(language)

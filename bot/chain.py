@@ -38,6 +38,9 @@ class ForumQA:
                 query_vector=RunnableLambda(lambda x: self.index.embedder.embed_query_array(x["standalone"]))
             )
             | RunnablePassthrough.assign(hits=RunnableLambda(self._retrieve))
+            | RunnablePassthrough.assign(
+                term_weights=RunnableLambda(lambda x: self.retriever.term_weights(x["standalone"]))
+            )
             | RunnableLambda(self._request)
         )
 
@@ -68,6 +71,7 @@ class ForumQA:
         return AnswerRequest(
             question=x["question"], standalone=x["standalone"], language=x["language"], hits=x["hits"],
             query_vector=np.asarray(x["query_vector"]), history=x.get("history") or [],
+            term_weights=x["term_weights"],
         )
 
     def prepare(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> AnswerRequest:

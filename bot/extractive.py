@@ -21,7 +21,7 @@ from bot.tokens import tokenize
 from settings import Settings
 from store import NamedEmbeddings
 
-W_OVERLAP, W_CUE, W_RANK = 0.30, 0.12, 0.06
+W_OVERLAP, W_CUE, W_RANK = 0.30, 0.20, 0.06
 _NEAR_BEST = 0.06
 
 
@@ -49,13 +49,15 @@ class ExtractiveAnswerer:
 
     def candidates(self, request: AnswerRequest) -> list[Candidate]:
         qtype = question_type(request.standalone)
-        q_tokens = set(tokenize(request.standalone))
+        weights = request.term_weights or {t: 1.0 for t in tokenize(request.standalone)}
+        q_weight = sum(weights.values())
         rows: list[tuple[str, int, str]] = []
         seen: set[str] = set()
         for n, hit in enumerate(request.hits, start=1):
+            title = hit.metadata.get("title", "")
             for text in [hit.text, *hit.extra_texts]:
                 for sentence in split_sentences(text):
-                    if sentence not in seen:
+                    if sentence not in seen and sentence != title:
                         seen.add(sentence)
                         rows.append((sentence, n, hit.language))
         if not rows:
@@ -64,22 +66,28 @@ class ExtractiveAnswerer:
         out = []
         for (sentence, n, language), similarity in zip(rows, similarities):
             s_tokens = set(tokenize(sentence))
-            overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
+            overlap = sum(w for t, w in weights.items() if t in s_tokens) / q_weight if q_weight else 0.0
             out.append(Candidate(sentence, n, language, float(similarity), overlap, matches_type(sentence, qtype)))
         return out
+
+    def _relevant(self, candidate: Candidate, language: str) -> bool:
+        """Cross-language similarities run lower for the same relevance, so they get their own threshold."""
+        if candidate.language == language:
+            return candidate.relevance >= self.settings.answer_threshold
+        return candidate.relevance >= self.settings.answer_threshold_cross_language
 
     def answer(self, request: AnswerRequest) -> Answer:
         language = request.language
         sources = sources_from_hits(request.hits)
-        ranked = sorted(self.candidates(request), key=lambda c: -c.score())
-        if not ranked or ranked[0].relevance < self.settings.answer_threshold:
+        ranked = [c for c in sorted(self.candidates(request), key=lambda c: -c.score()) if self._relevant(c, language)]
+        if not ranked:
             return Answer(request.question, render("not_covered", language).strip(), language, False, [])
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
             if len(chosen) >= self.settings.max_answer_sentences:
                 break
-            if candidate.score() >= best.score() - _NEAR_BEST and candidate.relevance >= self.settings.answer_threshold:
+            if candidate.score() >= best.score() - _NEAR_BEST:
                 chosen.append(candidate)
         evidence = "\n".join(f"“{c.sentence}” [{c.n}]" for c in chosen)
         foreign = sorted({c.language for c in chosen if c.language != language})

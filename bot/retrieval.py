@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from bot.answer import Hit
 from bot.bm25_index import LanguageBM25
+from bot.tokens import tokenize
 from settings import Settings
 from store import ChromaIndex, ScoredChunk
 
@@ -30,6 +31,9 @@ class HybridRetriever:
                 self._bm25 = LanguageBM25(self.index.committed_chunks())
                 self._bm25_revision = revision
             return self._bm25
+
+    def term_weights(self, question: str) -> dict[str, float]:
+        return self.bm25().term_weights(tokenize(question))
 
     def retrieve(self, question: str, language: str, query_vector: list[float], top_k: int | None = None) -> list[Hit]:
         s = self.settings

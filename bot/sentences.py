@@ -25,11 +25,18 @@ def _pieces(text: str) -> list[str]:
     return merged
 
 
+def _is_sentence(piece: str) -> bool:
+    """Drop headings and labels ("Expected results"): too short to answer anything."""
+    if re.search(r"[\u4e00-\u9fff]", piece):
+        return len(piece) >= 6
+    return len(piece) >= _MIN_CHARS and len(piece.split()) >= 4
+
+
 def split_sentences(text: str) -> list[str]:
     out = []
     for piece in _pieces(text):
         piece = re.sub(r"^[#>*\-•\s]+", "", piece or "").strip()
-        if len(piece) >= _MIN_CHARS or (re.search(r"[\u4e00-\u9fff]", piece) and len(piece) >= 6):
+        if _is_sentence(piece):
             out.append(piece)
     return out
 
@@ -58,7 +65,11 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+(?:de\s+|del\s+)?[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)+|[\u4e00-\u9fff]{2,4}"
-                   r"(?:先生|女士|博士|教授|院长|副院长|大使|主任|部长)|[\u4e00-\u9fff]{2,4}（[A-Z]")
+                   r"(?:先生|女士|博士|教授|院长|副院长|大使|主任|部长)|(?:院长|大使|主任|部长|教授|博士)[\u4e00-\u9fff]{2,3}|"
+                   r"[\u4e00-\u9fff]{2,4}（[A-Z]")
+
+
+_PLACE_ZH = re.compile(r"在[\u4e00-\u9fff]{2,12}(举行|举办|召开)|[\u4e00-\u9fff]{2,6}(市|省|院|大学|中心|港)")
 
 
 def question_type(question: str) -> str | None:
@@ -73,6 +84,8 @@ def matches_type(sentence: str, qtype: str | None) -> bool:
         return bool(_NUMBER.search(sentence))
     if qtype == "date":
         return bool(_DATE.search(sentence))
-    if qtype in ("person", "place"):
+    if qtype == "person":
         return bool(_NAME.search(sentence))
+    if qtype == "place":
+        return bool(_NAME.search(sentence) or _PLACE_ZH.search(sentence))
     return False

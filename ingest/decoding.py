@@ -26,13 +26,30 @@ def decode_text(data: bytes) -> str:
     best = matches.best()
     if best is None:
         raise UndecodableText("could not detect a text encoding")
-    encoding = best.encoding
+    encoding = _prefer(matches, best)
     if encoding in {"gbk", "gb2312", "hz"}:
         encoding = "gb18030"
-    text = str(best) if encoding == best.encoding else data.decode(encoding, errors="strict")
+    try:
+        text = str(best) if encoding == best.encoding else data.decode(encoding, errors="strict")
+    except UnicodeDecodeError:
+        encoding, text = best.encoding, str(best)
     if _looks_binary(text):
         raise UndecodableText(f"decoded as {encoding}, but the result is not readable text")
     return text
+
+
+def _prefer(matches, best) -> str:
+    """Among code pages that read the bytes as well as the detector's pick, take the usual one.
+
+    Short texts often tie: Spanish cp1252 reads equally well as cp1250 ('año' -> 'ańo'), Chinese GB18030
+    as Korean cp949; the detector's order then decides, and it prefers the rarer page.
+    """
+    for preferred in _PREFERRED:
+        for match in matches:
+            if (match.encoding == preferred and match.chaos <= best.chaos + 0.01
+                    and match.coherence >= best.coherence - 0.01):
+                return preferred
+    return best.encoding
 
 
 def _looks_binary(text: str) -> bool:

@@ -38,7 +38,10 @@ class LoadedDocument:
 
 
 def load_text(data: bytes, path: Path) -> LoadedDocument:
-    return LoadedDocument("", [Section(decode_text(data))])
+    text = decode_text(data)
+    first_line = text.strip().split("\n", 1)[0].strip()
+    looks_like_title = 0 < len(first_line) <= 150 and not re.search(r"[.!?。！？;；:：,，]$", first_line)
+    return LoadedDocument(first_line if looks_like_title else "", [Section(text)])
 
 
 def load_markdown(data: bytes, path: Path) -> LoadedDocument:

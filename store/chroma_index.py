@@ -7,12 +7,15 @@ by `repair()` at the next ingest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import chromadb.errors
 from langchain_chroma import Chroma
 
 from settings import Settings
@@ -27,6 +30,23 @@ _PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory i
 _REGISTRY_TTL_S = 2.0
 
 
+def _serialized(method):
+    """One Chroma call at a time per index: concurrent readers in one process can race Chroma's log backfill
+    after another process (an ingest) wrote, which fails with InternalError; a second try then succeeds."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except chromadb.errors.InternalError:
+                log.warning("Chroma internal error in %s; retrying once", method.__name__)
+                time.sleep(0.2)
+                return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 @dataclass(frozen=True)
 class ScoredChunk:
     chunk_id: str
@@ -39,6 +59,7 @@ class ChromaIndex:
     def __init__(self, settings: Settings, embedder: NamedEmbeddings, client=None) -> None:
         self.settings = settings
         self.embedder = embedder
+        self._lock = threading.RLock()
         self.client = client or make_chroma_client(settings)
         self._check_embedder()
         self.vectorstore = Chroma(
@@ -71,12 +92,15 @@ class ChromaIndex:
             )
 
     # --- documents (registry) ---
+    @_serialized
     def documents(self, fresh: bool = True) -> list[DocumentRecord]:
         return sorted(self._registry(fresh).values(), key=lambda r: r.source)
 
+    @_serialized
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self._registry(fresh=True).get(doc_id)
 
+    @_serialized
     def _registry(self, fresh: bool) -> dict[str, DocumentRecord]:
         now = time.monotonic()
         if not fresh and self._registry_cache and now - self._registry_cache[0] < _REGISTRY_TTL_S:
@@ -103,6 +127,7 @@ class ChromaIndex:
         return sum(r.chunks for r in self._registry(fresh=False).values())
 
     # --- writing ---
+    @_serialized
     def write_document(self, record: DocumentRecord, chunks: list[Chunk]) -> int:
         """Store all chunks, then commit the record, then drop the previous version. Returns texts embedded."""
         if chunks:
@@ -118,6 +143,7 @@ class ChromaIndex:
         self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
         return len(chunks)
 
+    @_serialized
     def remove_document(self, doc_id: str) -> bool:
         if self.document(doc_id) is None:
             return False
@@ -126,6 +152,7 @@ class ChromaIndex:
         self.chunks.delete(where={"doc_id": doc_id})
         return True
 
+    @_serialized
     def repair(self) -> int:
         """Delete chunks that no committed document version owns (left by an interrupted ingest)."""
         committed = {(r.doc_id, r.sha256) for r in self._registry(fresh=True).values()}
@@ -140,6 +167,7 @@ class ChromaIndex:
             log.info("removed %s orphan chunks", len(orphans))
         return len(orphans)
 
+    @_serialized
     def count_chunks(self, doc_id: str, sha256: str) -> int:
         got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": sha256}]}, include=[])
         return len(got["ids"])
@@ -154,6 +182,7 @@ class ChromaIndex:
                 return
             offset += _PAGE
 
+    @_serialized
     def committed_chunks(self) -> list[ScoredChunk]:
         """Every chunk of every committed document (for BM25), in a stable order."""
         committed = {(r.doc_id, r.sha256) for r in self._registry(fresh=True).values()}
@@ -169,7 +198,8 @@ class ChromaIndex:
             offset += _PAGE
         return sorted(out, key=lambda c: c.chunk_id)
 
-    def dense_search(self, query_vector: list[float], k: int) -> list[ScoredChunk]:
+    @_serialized
+    def dense_search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions."""
         registry = self._registry(fresh=False)
         total = self.chunks.count()
@@ -178,12 +208,15 @@ class ChromaIndex:
         got = self.chunks.query(
             query_embeddings=[query_vector],
             n_results=min(k, total),
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
         for cid, text, meta, dist in zip(
             got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
         ):
+            if meta is None:  # deleted by another process (e.g. an ingest CLI) while this one holds the store open
+                continue
             record = registry.get(meta.get("doc_id"))
             if record is not None and record.sha256 == meta.get("sha256"):
                 out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist)))
