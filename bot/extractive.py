@@ -23,6 +23,7 @@ from store import NamedEmbeddings
 
 W_OVERLAP, W_CUE, W_RANK = 0.30, 0.20, 0.06
 _NEAR_BEST = 0.06
+_SELECT_FACTOR = 0.6
 
 
 @dataclass
@@ -70,18 +71,21 @@ class ExtractiveAnswerer:
             out.append(Candidate(sentence, n, language, float(similarity), overlap, matches_type(sentence, qtype)))
         return out
 
-    def _relevant(self, candidate: Candidate, language: str) -> bool:
+    def _relevant(self, candidate: Candidate, language: str, factor: float = 1.0) -> bool:
         """Cross-language similarities run lower for the same relevance, so they get their own threshold."""
         if candidate.language == language:
-            return candidate.relevance >= self.settings.answer_threshold
-        return candidate.relevance >= self.settings.answer_threshold_cross_language
+            return candidate.relevance >= factor * self.settings.answer_threshold
+        return candidate.relevance >= factor * self.settings.answer_threshold_cross_language
 
     def answer(self, request: AnswerRequest) -> Answer:
         language = request.language
         sources = sources_from_hits(request.hits)
-        ranked = [c for c in sorted(self.candidates(request), key=lambda c: -c.score()) if self._relevant(c, language)]
-        if not ranked:
+        candidates = self.candidates(request)
+        if not any(self._relevant(c, language) for c in candidates):
             return Answer(request.question, render("not_covered", language).strip(), language, False, [])
+        # Once the documents are known to cover the question, a cue-matching sentence may outrank the most
+        # similar one, as long as it is itself on topic.
+        ranked = sorted((c for c in candidates if self._relevant(c, language, _SELECT_FACTOR)), key=lambda c: -c.score())
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
