@@ -74,12 +74,13 @@ def run_ingest(paths: list[Path], index, settings) -> int:
         def progress(files):
             return tqdm(files, unit="file", desc="ingest", file=sys.stderr)
 
-    report = ingest_paths(paths, index, settings, progress)
-    for outcome in report.outcomes:
+    def show(outcome) -> None:
         if outcome.status == "failed":
-            print(f"FAILED {outcome.path}: {outcome.reason}")
+            print(f"FAILED {outcome.path}: {outcome.reason}", flush=True)
         elif outcome.status != "unchanged":
-            print(f"{outcome.status} [{outcome.language}] {outcome.chunks} chunks: {outcome.path}")
+            print(f"{outcome.status} [{outcome.language}] {outcome.chunks} chunks: {outcome.path}", flush=True)
+
+    report = ingest_paths(paths, index, settings, progress, on_outcome=show)
     print(
         f"{report.count('added')} added, {report.count('updated')} updated, {report.count('unchanged')} unchanged, "
         f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded"

@@ -7,7 +7,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -141,8 +141,16 @@ def ingest_file(path: Path, index: ChromaIndex, settings: Settings, known: dict[
     return FileOutcome(source, status, chunks=len(chunks), language=record.language)
 
 
-def ingest_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings, progress=None) -> IngestReport:
-    """Ingest every file; a bad file is reported and skipped, never aborting the others."""
+def ingest_paths(
+    paths: Iterable[Path],
+    index: ChromaIndex,
+    settings: Settings,
+    progress=None,
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+) -> IngestReport:
+    """Ingest every file; a bad file is reported and skipped, never aborting the others.
+
+    `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file as soon as it is done."""
     report = IngestReport()
     with write_lock(settings):
         report.orphans_removed = index.repair()
@@ -159,6 +167,8 @@ def ingest_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings, 
             except (OSError, RecursionError, MemoryError) as exc:
                 outcome = FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
             report.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
     return report
 
