@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter, defaultdict
-import logging
 from dataclasses import dataclass
 
 import bm25s

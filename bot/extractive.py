@@ -85,7 +85,8 @@ class ExtractiveAnswerer:
             return Answer(request.question, render("not_covered", language).strip(), language, False, [])
         # Once the documents are known to cover the question, a cue-matching sentence may outrank the most
         # similar one, as long as it is itself on topic.
-        ranked = sorted((c for c in candidates if self._relevant(c, language, _SELECT_FACTOR)), key=lambda c: -c.score())
+        on_topic = (c for c in candidates if self._relevant(c, language, _SELECT_FACTOR))
+        ranked = sorted(on_topic, key=lambda c: -c.score())
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
@@ -103,8 +104,7 @@ class ExtractiveAnswerer:
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
         answer = self.answer(request)
-        for piece in re.findall(r"\S+\s*|\s+", answer.answer):
-            yield piece
+        yield from re.findall(r"\S+\s*|\s+", answer.answer)
         yield answer
 
     def condense(self, question: str, history: list[dict], language: str) -> str:
