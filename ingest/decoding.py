@@ -39,7 +39,8 @@ def decode_text(data: bytes) -> str:
 
 
 def _prefer(matches, best) -> str:
-    """Among code pages that read the bytes as well as the detector's pick, take the usual one.
+    """Among code pages that read the bytes about as well as the detector's pick (same chaos, coherence within
+    0.1), take the usual one.
 
     Short texts often tie: Spanish cp1252 reads equally well as cp1250 ('año' -> 'ańo'), Chinese GB18030
     as Korean cp949; the detector's order then decides, and it prefers the rarer page.
@@ -47,7 +48,7 @@ def _prefer(matches, best) -> str:
     for preferred in _PREFERRED:
         for match in matches:
             if (match.encoding == preferred and match.chaos <= best.chaos + 0.01
-                    and match.coherence >= best.coherence - 0.01):
+                    and match.coherence >= best.coherence - 0.1):
                 return preferred
     return best.encoding
 

