@@ -60,23 +60,41 @@ class ChromaIndex:
         self.settings = settings
         self.embedder = embedder
         self._lock = threading.RLock()
-        self.client = client or make_chroma_client(settings)
+        self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
+        self._open(client or make_chroma_client(settings))
+        self._known_revision = self.revision()
+
+    def _open(self, client) -> None:
+        self.client = client
         self._check_embedder()
         self.vectorstore = Chroma(
             client=self.client,
-            collection_name=settings.collection,
-            embedding_function=embedder,
+            collection_name=self.settings.collection,
+            embedding_function=self.embedder,
             collection_metadata={
                 "hnsw:space": "cosine",
-                "embedder": embedder.name,
-                "dimension": embedder.dimension,
+                "embedder": self.embedder.name,
+                "dimension": self.embedder.dimension,
             },
         )
         self.chunks = self.vectorstore._collection
         self.registry = self.client.get_or_create_collection(
-            name=f"{settings.collection}-documents", embedding_function=None, metadata={"kind": "registry"}
+            name=f"{self.settings.collection}-documents", embedding_function=None, metadata={"kind": "registry"}
         )
-        self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
+
+    def _follow_other_writers(self) -> None:
+        """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
+        beside the web app) added; when the registry shows such a change, open the store afresh."""
+        if self.settings.chroma_host:
+            return
+        revision = self.revision()
+        if revision != self._known_revision:
+            log.info("store changed by another process; reopening it")
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+            self._open(make_chroma_client(self.settings))
+            self._known_revision = revision
 
     def _check_embedder(self) -> None:
         existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
@@ -118,6 +136,17 @@ class ChromaIndex:
         self._registry_cache = (now, records)
         return records
 
+    def _remember(self, doc_id: str, record: DocumentRecord | None) -> None:
+        """Apply this process's own registry change to the cache instead of re-reading the registry."""
+        if self._registry_cache is None:
+            return
+        records = dict(self._registry_cache[1])
+        if record is None:
+            records.pop(doc_id, None)
+        else:
+            records[doc_id] = record
+        self._registry_cache = (self._registry_cache[0], records)
+
     def revision(self) -> str:
         """Changes whenever a document is added, replaced or removed (cached for a moment)."""
         items = sorted((r.doc_id, r.sha256) for r in self._registry(fresh=False).values())
@@ -139,8 +168,9 @@ class ChromaIndex:
         self.registry.upsert(
             ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.as_metadata()], documents=[record.title]
         )
-        self._registry_cache = None
+        self._remember(record.doc_id, record)
         self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
+        self._known_revision = self.revision()
         return len(chunks)
 
     @_serialized
@@ -148,8 +178,9 @@ class ChromaIndex:
         if self.document(doc_id) is None:
             return False
         self.registry.delete(ids=[doc_id])
-        self._registry_cache = None
+        self._remember(doc_id, None)
         self.chunks.delete(where={"doc_id": doc_id})
+        self._known_revision = self.revision()
         return True
 
     @_serialized
@@ -201,6 +232,7 @@ class ChromaIndex:
     @_serialized
     def dense_search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions."""
+        self._follow_other_writers()
         registry = self._registry(fresh=False)
         total = self.chunks.count()
         if total == 0:
