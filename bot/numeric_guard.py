@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # --- citations -----------------------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def cited_numbers(answer: str, n_sources: int | None = None) -> list[int]:
 
 # --- numbers -------------------------------------------------------------------------------------------------
 
-_ARABIC_ANY = re.compile(r"(?<![\d.,])(\d{1,3}(?:[,.\u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![.,]?\d)")
+_ARABIC = re.compile(r"(?<![\d.,])(\d{1,3}(?:[,.\u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)(?![.,]?\d)")
 
 _SCALES: list[tuple[str, Decimal]] = [
     # longest first; matched right after the number (after optional spaces)
@@ -91,10 +91,14 @@ _ROMAN = re.compile(r"\b(?=[MDCLXVI]{2,})M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 
 
+PLAIN, BASE, SCALED = "plain", "base", "scaled"
+
+
 @dataclass(frozen=True)
 class Candidate:
     value: Decimal
-    quantum: Decimal  # the precision the figure was written with (0.01 for 518.47, 10^7 for 518.47e9 ...)
+    quantum: Decimal  # the precision it was written with: 0.01 for 518.47, 10^7 for 518.47 billion
+    kind: str = PLAIN  # plain: no scale word; base: 518.47 of "518.47 billion"; scaled: 518470000000
 
 
 @dataclass
@@ -106,13 +110,25 @@ class NumberMention:
 
     @property
     def is_year(self) -> bool:
-        return any(c.quantum == 1 and 1900 <= c.value <= 2100 for c in self.candidates) and "." not in self.raw \
-            and "," not in self.raw and not any(ch.isspace() for ch in self.raw)
+        plain = self.raw.strip()
+        return plain.isdigit() and len(plain) == 4 and 1900 <= int(plain) <= 2100
 
 
-def _exponent_quantum(digits: str) -> Decimal:
+@dataclass
+class SourceNumbers:
+    """The values one or more sources support: `values` (written without a scale word, or already scaled) and
+    `bases` (the 518.47 of "518.47 billion": enough for an answer that drops the scale, not one that changes it)."""
+
+    values: set[Decimal] = field(default_factory=set)
+    bases: set[Decimal] = field(default_factory=set)
+
+    def __or__(self, other: SourceNumbers) -> SourceNumbers:
+        return SourceNumbers(self.values | other.values, self.bases | other.bases)
+
+
+def _quantum(reading: str) -> Decimal:
     """0.01 for '518.47', 1 for '600'."""
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    decimals = len(reading.split(".")[1]) if "." in reading else 0
     return Decimal(1).scaleb(-decimals)
 
 
@@ -127,11 +143,9 @@ def _readings(token: str) -> list[str]:
     sep = "," if commas else "." if dots else ""
     if not sep:
         return [token]
-    count = commas or dots
-    tail = token.rsplit(sep, 1)[1]
-    if count > 1:
+    if commas + dots > 1:
         return [token.replace(sep, "")]
-    if len(tail) == 3:  # 1,234 / 1.234: thousands or decimals
+    if len(token.rsplit(sep, 1)[1]) == 3:  # 1,234 / 1.234: thousands or decimals
         return [token.replace(sep, ""), token.replace(sep, ".")]
     return [token.replace(sep, ".")]
 
@@ -143,10 +157,11 @@ def _candidates(readings: Iterable[str], scale: Decimal | None) -> tuple[Candida
             value = Decimal(reading)
         except InvalidOperation:
             continue
-        quantum = _exponent_quantum(reading)
-        out.append(Candidate(value, quantum))
-        if scale is not None:
-            out.append(Candidate(value * scale, quantum * scale))
+        quantum = _quantum(reading)
+        if scale is None:
+            out.append(Candidate(value, quantum))
+        else:
+            out += [Candidate(value, quantum, BASE), Candidate(value * scale, (quantum * scale).normalize(), SCALED)]
     return tuple(dict.fromkeys(out))
 
 
@@ -155,41 +170,39 @@ def _zh_value(text: str) -> int | None:
     if not text:
         return None
     if all(ch in _ZH_DIGITS for ch in text):
-        if len(text) == 1:
-            return _ZH_DIGITS[text]
         return int("".join(str(_ZH_DIGITS[ch]) for ch in text))
     total, section, digit = 0, 0, None
     for ch in text:
         if ch in _ZH_DIGITS:
-            if digit is not None and digit != 0 and _ZH_DIGITS[ch] != 0:
-                return None  # two digits in a row inside a unit numeral: not a number
+            if digit and _ZH_DIGITS[ch]:
+                return None  # two digits in a row inside a numeral with units: not one number
             digit = _ZH_DIGITS[ch]
         elif ch in _ZH_UNITS:
             section += (1 if digit is None else digit) * _ZH_UNITS[ch]
             digit = None
-        elif ch in _ZH_BIG:
+        else:  # 万 / 亿
             section += digit or 0
-            total = (total + section) * _ZH_BIG[ch] if ch == "亿" else total + section * _ZH_BIG[ch]
+            if ch == "亿":
+                total = (total + section) * _ZH_BIG[ch]
+            else:
+                total += section * _ZH_BIG[ch]
             section, digit = 0, None
     return total + section + (digit or 0)
 
 
-def _scale_at(text: str, pos: int) -> tuple[Decimal | None, int]:
-    match = _SCALE_AFTER.match(text, pos)
-    if not match:
-        return None, pos
-    return _SCALE_OF[match.group(1).lower()], match.end()
-
-
-def _arabic_mentions(text: str, pattern: re.Pattern) -> list[NumberMention]:
+def _arabic_mentions(text: str) -> list[NumberMention]:
     out = []
-    for match in pattern.finditer(text):
-        token = match.group(1)
-        scale, end = _scale_at(text, match.end())
+    for match in _ARABIC.finditer(text):
+        end = match.end()
+        scale = None
+        scale_match = _SCALE_AFTER.match(text, end)
+        if scale_match:
+            scale, end = _SCALE_OF[scale_match.group(1).lower()], scale_match.end()
         percent = _PERCENT_AFTER.match(text, end)
         if percent:
             end = percent.end()
-        out.append(NumberMention(text[match.start():end], match.start(), end, _candidates(_readings(token), scale)))
+        candidates = _candidates(_readings(match.group(1)), scale)
+        out.append(NumberMention(text[match.start():end], match.start(), end, candidates))
     return out
 
 
@@ -197,40 +210,30 @@ def _zh_mentions(text: str, answer_side: bool) -> list[NumberMention]:
     out = []
     for match in _ZH_NUMERAL.finditer(text):
         raw = match.group(0)
-        core = raw.rstrip("万亿")
-        big = raw[len(core):]
-        if answer_side:
-            # single characters (一些, 十分, 两国) and numerals without a digit (千万 'by all means') are words
-            if len(raw) < 2 or not any(ch in _ZH_DIGITS for ch in raw) or raw[0] in "百千万亿":
-                continue
+        if answer_side and (len(raw) < 2 or not any(ch in _ZH_DIGITS for ch in raw) or raw[0] in "百千万亿"):
+            continue  # words, not figures: 一些, 十分, 两国, 千万 ('by all means'), 万一 ('in case')
         value = _zh_value(raw)
         if value is None:
             continue
-        candidates = [Candidate(Decimal(value), Decimal(1))]
-        if big and core:  # 三千亿 also reads as 3000 (亿)
-            core_value = _zh_value(core)
-            if core_value is not None:
-                candidates.append(Candidate(Decimal(core_value), Decimal(1)))
+        candidates = [Candidate(Decimal(value), Decimal(1), SCALED if raw[-1] in "万亿" else PLAIN)]
+        core = raw.rstrip("万亿")
+        if core != raw and (core_value := _zh_value(core)) is not None:  # 三千亿 also reads 3000 (亿)
+            candidates.append(Candidate(Decimal(core_value), Decimal(1), BASE))
         out.append(NumberMention(raw, match.start(), match.end(), tuple(candidates)))
     return out
 
 
 def _word_values(text: str) -> list[Decimal]:
-    """Numbers written as English/Spanish words in a source ('seventy', 'setenta y cinco', 'two hundred')."""
+    """Numbers written as English/Spanish words ('seventy', 'setenta y cinco', 'two hundred')."""
     out = []
     for match in _WORD_RUN.finditer(text):
-        parts = [p for p in re.split(r"[ -]+|\s+(?:y|and)\s+", match.group(0).lower()) if p]
-        total, current = 0, 0
-        for part in parts:
+        current = 0
+        for part in re.split(r"[ -]+|\s+(?:y|and)\s+", match.group(0).lower()):
             value = _WORDS.get(part)
             if value is None:
                 continue
-            if value == 100 and part in ("hundred",):
-                current = max(current, 1) * 100
-            else:
-                current += value
-        total += current
-        out.append(Decimal(total))
+            current = max(current, 1) * 100 if part == "hundred" else current + value
+        out.append(Decimal(current))
     return out
 
 
@@ -242,58 +245,81 @@ def _roman_value(token: str) -> int:
     return total
 
 
-def find_numbers(text: str) -> list[NumberMention]:
-    """The numbers of an answer: Arabic (any format, with scale words and %) and Chinese numerals."""
-    cleaned = _CITATION.sub(lambda m: " " * len(m.group(0)), text)
-    cleaned = _LIST_MARKER.sub(lambda m: " " * len(m.group(0)), cleaned)
-    mentions = _arabic_mentions(cleaned, _ARABIC_ANY)
+def _blank(match: re.Match) -> str:
+    return " " * len(match.group(0))
+
+
+def find_numbers(answer: str) -> list[NumberMention]:
+    """The figures of an answer: Arabic numbers in any format (with scale word, %) and Chinese numerals.
+    Citation markers [n] and list numbering ("1. ") are not figures."""
+    cleaned = _LIST_MARKER.sub(_blank, _CITATION.sub(_blank, answer))
+    mentions = _arabic_mentions(cleaned)
     taken = [(m.start, m.end) for m in mentions]
-    for mention in _zh_mentions(cleaned, answer_side=True):
-        if not any(s <= mention.start < e for s, e in taken):
-            mentions.append(mention)
+    mentions += [m for m in _zh_mentions(cleaned, answer_side=True) if not any(s <= m.start < e for s, e in taken)]
     return sorted(mentions, key=lambda m: m.start)
 
 
-def source_values(text: str) -> set[Decimal]:
-    """Every value a source supports: its numbers in every reading, scaled and unscaled, plus number words."""
-    values: set[Decimal] = set()
-    for mention in _arabic_mentions(text, _ARABIC_ANY):
-        values.update(c.value for c in mention.candidates)
-    for mention in _zh_mentions(text, answer_side=False):
-        values.update(c.value for c in mention.candidates)
-    values.update(_word_values(text))
-    values.update(Decimal(_MONTHS[m.group(1).lower()]) for m in _MONTH_WORD.finditer(text))
-    values.update(Decimal(_roman_value(m.group(0))) for m in _ROMAN.finditer(text) if m.group(0))
-    return values
+def source_numbers(text: str) -> SourceNumbers:
+    """Every value a source text supports, in every reading of its numbers, plus numbers written as words,
+    month names and Roman numerals (XV)."""
+    out = SourceNumbers()
+    for mention in [*_arabic_mentions(text), *_zh_mentions(text, answer_side=False)]:
+        for candidate in mention.candidates:
+            (out.bases if candidate.kind == BASE else out.values).add(candidate.value)
+    out.values.update(_word_values(text))
+    out.values.update(Decimal(_MONTHS[m.group(1).lower()]) for m in _MONTH_WORD.finditer(text))
+    out.values.update(Decimal(_roman_value(m.group(0))) for m in _ROMAN.finditer(text) if m.group(0))
+    return out
 
 
-def _quantize_safe(value: Decimal, quantum: Decimal) -> Decimal | None:
-    try:
-        return value.quantize(quantum, ROUND_HALF_UP)
-    except InvalidOperation:
-        return None
+def _matches(candidate: Candidate, values: Iterable[Decimal]) -> bool:
+    for value in values:
+        if value == candidate.value:
+            return True
+        # rounded to the precision the answer wrote (518.5 or 518 for 518.47), keeping 2+ significant digits
+        # (so "2" is not supported by any 1.6 of the sources)
+        if abs(candidate.value) < 10 * candidate.quantum or abs(value) < candidate.quantum:
+            continue
+        try:
+            if value.quantize(candidate.quantum, ROUND_HALF_UP) == candidate.value:
+                return True
+        except InvalidOperation:
+            continue
+    return False
+
+
+def is_supported(mention: NumberMention, numbers: SourceNumbers) -> bool:
+    for candidate in mention.candidates:
+        # a figure without scale may come from "518.47 billion"; "518.47 trillion" may not
+        pool = numbers.values | numbers.bases if candidate.kind == PLAIN else numbers.values
+        if _matches(candidate, pool):
+            return True
+    return False
 
 
 def unsupported_numbers(answer: str, sources: Sequence[str], cited: Sequence[int] | None = None) -> list[str]:
-    """Numbers of `answer` found in none of the cited sources (1-based numbers; all sources when none is cited).
+    """Figures of `answer` found in none of its cited sources (1-based; all of `sources` when it cites none).
 
-    `sources` are the texts of the numbered sources, in order. Returns each unsupported number once, as written.
+    `sources` are the texts of the numbered sources, in order. A year (1900-2100) is also accepted when any of
+    the sources has it. Returns each unsupported figure once, as written (with its scale word or %).
     """
     if cited is None:
         cited = cited_numbers(answer, len(sources))
     chosen = [sources[n - 1] for n in cited if 1 <= n <= len(sources)] or list(sources)
-    values: set[Decimal] = set()
+    numbers = SourceNumbers()
     for text in chosen:
-        values |= source_values(text)
-    all_values: set[Decimal] | None = None
+        numbers = numbers | source_numbers(text)
+    everything: SourceNumbers | None = None
     out: list[str] = []
     for mention in find_numbers(answer):
-        if _supported_safe(mention, values):
+        if is_supported(mention, numbers):
             continue
         if mention.is_year:
-            if all_values is None:
-                all_values = set().union(*(source_values(t) for t in sources)) if sources else set()
-            if _supported_safe(mention, all_values):
+            if everything is None:
+                everything = SourceNumbers()
+                for text in sources:
+                    everything = everything | source_numbers(text)
+            if is_supported(mention, everything):
                 continue
         raw = mention.raw.strip()
         if raw not in out:
@@ -301,24 +327,8 @@ def unsupported_numbers(answer: str, sources: Sequence[str], cited: Sequence[int
     return out
 
 
-def _supported_safe(mention: NumberMention, values: set[Decimal]) -> bool:
-    for candidate in mention.candidates:
-        if candidate.value in values:
-            return True
-    for candidate in mention.candidates:
-        for value in values:
-            # rounded to the precision the answer wrote (518.5 or 518 for 518.47), keeping 2+ significant digits
-            # (so "2" is not supported by any 1.6 of the sources)
-            if abs(candidate.value) < 10 * candidate.quantum or abs(value) < candidate.quantum:
-                continue
-            rounded = _quantize_safe(value, candidate.quantum)
-            if rounded is not None and rounded == candidate.value:
-                return True
-    return False
-
-
 def hit_texts(hits: Sequence) -> list[str]:
-    """The text a numbered source offers for checking: title, section, its chunks."""
+    """What a numbered source offers for checking: its title and section, its chunk and the extra chunks."""
     out = []
     for hit in hits:
         meta = hit.metadata or {}
