@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     llm_model: str = Field("default", description="Model name sent to the LLM server.")
     llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the LLM server.")
     llm_temperature: float = Field(0.1, description="Sampling temperature.")
+    llm_max_tokens: int = Field(700, gt=0, description="Longest generated answer, in tokens.")
     llm_timeout_s: float = Field(120.0, description="LLM request timeout.")
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama native API URL.")
 
@@ -80,10 +81,20 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field("30/minute", description="Per client IP and per session limit on /api/ask|chat.")
     sample_dir: Path = Field(Path("data/sample"), description="Bundled corpus ingested into an empty store.")
+    upload_dir: Path | None = Field(
+        None, description="Folder for files uploaded through /api/documents (default: <store_dir>-uploads beside it)."
+    )
+    max_history_messages: int = Field(
+        20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
+    )
 
     @property
     def feedback_path(self) -> Path:
         return self.store_dir.parent / f"{self.store_dir.name}-feedback.jsonl"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.upload_dir or self.store_dir.parent / f"{self.store_dir.name}-uploads"
 
 
 def apply_offline_environment() -> None:

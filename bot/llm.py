@@ -389,5 +389,6 @@ def make_llm_answerer(settings: Settings, *, model: BaseChatModel | None = None,
                       http_client: Any = None, **options: Any) -> LLMAnswerer:
     """The Answerer for settings.answerer in {openai, ollama, fake}, or around a given chat model."""
     if model is None:
+        max_tokens = settings.llm_max_tokens if max_tokens is None else max_tokens
         model = make_chat_model(settings, max_tokens=max_tokens, http_client=http_client, **options)
     return LLMAnswerer(settings, model)
