@@ -16,197 +16,35 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.prompts import (
-    ChatPromptTemplate,
-    HumanMessagePromptTemplate,
-    PromptTemplate,
-    SystemMessagePromptTemplate,
-)
-from pydantic import Field
 
-from bot.answer import Answer, Hit, sources_from_hits
+from bot.answer import Answer, sources_from_hits
 from bot.answerers import AnswerRequest
+from bot.fake_chat_model import ContextEchoChatModel
+from bot.llm_prompt import (
+    NOT_COVERED,
+    answer_prompt,
+    clean_condensed,
+    condense_prompt,
+    format_context,
+    format_history,
+    neutralise,
+    prompt_language,
+)
 from bot.numeric_guard import cited_numbers, hit_texts, unsupported_numbers
-from bot.prompt_files import language_name, load_template, render
+from bot.prompt_files import language_name, render
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOT_COVERED = "NOT_COVERED"
-PROMPT_LANGUAGES = ("en", "es", "zh")
-MAX_SOURCE_CHARS = 2400  # of one document's chunks in the context
-HISTORY_TURNS = 6  # messages of the conversation shown to the condenser
-HISTORY_CHARS = 600  # of each of them
-
-# The user message: structure only (its wording lives in the system prompt, prompts/answer.{lang}.txt).
-USER_TEMPLATE = "<context>\n{context}\n</context>\n\n<question>\n{question}\n</question>"
-CONTEXT_OPEN, CONTEXT_CLOSE = "<context>", "</context>"
-
-_DELIMITER = re.compile(
-    r"<\s*/?\s*(?:context|question|conversation|follow_up|document|documents|system|user|assistant|instructions?)"
-    r"\b[^<>\n]*>?",
-    re.IGNORECASE,
-)
-_CONTROL_TOKEN = re.compile(r"<\|[^|<>\n]{0,40}\|>|<\||\|>|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>")
-_BRACKET_NUMBER = re.compile(r"\[(\d{1,3})\]")
-
 
 class LLMError(RuntimeError):
     """The language model could not be set up or did not answer."""
-
-
-# --- prompt pieces -----------------------------------------------------------------------------------------------
-
-
-def neutralise(text: str) -> str:
-    """Data for the prompt: delimiters and chat-template control tokens lose their angle brackets
-    ("</context>" becomes "‹/context›"), bracketed numbers become (n) so only our [n] are citations,
-    and the NOT_COVERED marker is split."""
-    text = _DELIMITER.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    text = _CONTROL_TOKEN.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "(")
-                              .replace("]", ")"), text)
-    text = _BRACKET_NUMBER.sub(r"(\1)", text)
-    return text.replace(NOT_COVERED, "NOT COVERED")
-
-
-def prompt_language(language: str) -> str:
-    return language if language in PROMPT_LANGUAGES else "en"
-
-
-def _source_text(hit: Hit) -> str:
-    parts, used = [], 0
-    for text in [hit.text, *hit.extra_texts]:
-        text = text.strip()
-        if not text or text in parts:
-            continue
-        if used + len(text) > MAX_SOURCE_CHARS:
-            if not parts:
-                parts.append(text[:MAX_SOURCE_CHARS].rstrip() + "…")
-            break
-        parts.append(text)
-        used += len(text)
-    return "\n…\n".join(parts)
-
-
-def format_context(hits: Sequence[Hit], language: str) -> str:
-    """The numbered documents, [1] title (language) then text, every piece neutralised."""
-    template = load_template("context_item", prompt_language(language), frozenset({"n", "title", "language", "text"}))
-    items = []
-    for n, hit in enumerate(hits, start=1):
-        meta = hit.metadata or {}
-        title = meta.get("title") or meta.get("source") or "?"
-        section = meta.get("section") or ""
-        if section and section != title:
-            title = f"{title} — {section}"
-        items.append(template.format(
-            n=n, title=neutralise(" ".join(title.split())), language=language_name(hit.language, language),
-            text=neutralise(_source_text(hit)),
-        ))
-    return "\n\n".join(items)
-
-
-def answer_prompt(language: str) -> ChatPromptTemplate:
-    system = load_template("answer", prompt_language(language))
-    return ChatPromptTemplate.from_messages([
-        SystemMessagePromptTemplate(prompt=system),
-        HumanMessagePromptTemplate(prompt=PromptTemplate.from_template(USER_TEMPLATE)),
-    ])
-
-
-def condense_prompt(language: str) -> ChatPromptTemplate:
-    template = load_template("condense", prompt_language(language), frozenset({"history", "question", "language"}))
-    return ChatPromptTemplate.from_messages([HumanMessagePromptTemplate(prompt=template)])
-
-
-def format_history(history: Sequence[dict]) -> str:
-    """Conversation turns as 'User: …' / 'Assistant: …' lines; accepts {role, content} messages (OpenAI/Gradio)
-    and {question, answer} or {user, assistant} pairs."""
-    lines: list[str] = []
-    for turn in history:
-        if not isinstance(turn, dict):
-            continue
-        if "role" in turn:
-            pairs = [(turn.get("role"), turn.get("content"))]
-        else:
-            pairs = [("user", turn.get("question", turn.get("user"))),
-                     ("assistant", turn.get("answer", turn.get("assistant")))]
-        for role, content in pairs:
-            if isinstance(content, dict):
-                content = content.get("answer") or content.get("text")
-            if not isinstance(content, str) or not content.strip() or role not in ("user", "assistant"):
-                continue
-            content = " ".join(content.split())
-            if len(content) > HISTORY_CHARS:
-                content = content[:HISTORY_CHARS].rstrip() + "…"
-            lines.append(f"{'User' if role == 'user' else 'Assistant'}: {neutralise(content)}")
-    return "\n".join(lines[-HISTORY_TURNS:])
-
-
-_CONDENSED_PREFIX = re.compile(
-    r"^\s*(?:standalone question|question|rewritten question|pregunta(?: independiente| reformulada)?|"
-    r"独立问题|问题|改写后的问题)\s*[:：]\s*",
-    re.IGNORECASE,
-)
-
-
-def clean_condensed(text: str, question: str) -> str:
-    """The model's standalone question, or the original question when the reply is unusable."""
-    text = re.sub(r"</?\s*(?:follow_up|question|conversation)\s*>", "", text or "", flags=re.IGNORECASE)
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if not lines:
-        return question
-    line = _CONDENSED_PREFIX.sub("", lines[0]).strip().strip("\"'“”«»「」").strip()
-    if not line or NOT_COVERED in line or len(line) > max(3 * len(question), len(question) + 300):
-        return question
-    if line.endswith((":", "：")):  # a preamble ("The standalone question is:") with nothing after it
-        return question
-    return line
-
-
-# --- the fake model --------------------------------------------------------------------------------------------
-
-_ITEM = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=^\[\d+\] |\Z)", re.MULTILINE | re.DOTALL)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
-
-
-def fake_reply(messages: Sequence[BaseMessage]) -> str:
-    """What the fake model says: the first sentence of document [1] with its citation, NOT_COVERED without
-    documents; for a condense prompt, the follow-up question with the conversation's last user question."""
-    text = str(messages[-1].content) if messages else ""
-    if "<follow_up>" in text:
-        follow_up = text.split("<follow_up>", 1)[1].split("</follow_up>", 1)[0].strip()
-        conversation = text.split("<conversation>", 1)[1].split("</conversation>", 1)[0] if "<conversation>" in text \
-            else ""
-        users = [line[len("User: "):] for line in conversation.splitlines() if line.startswith("User: ")]
-        return f"{follow_up} ({users[-1]})" if users else follow_up
-    context = text.split(CONTEXT_OPEN, 1)[1].rsplit(CONTEXT_CLOSE, 1)[0] if CONTEXT_OPEN in text else ""
-    match = _ITEM.search(context.strip())
-    if not match:
-        return NOT_COVERED
-    body = " ".join(match.group(2).split())
-    sentence = _SENTENCE_END.split(body, maxsplit=1)[0].strip() or body[:200]
-    return f"{sentence} [{match.group(1)}]"
-
-
-class ContextEchoChatModel(GenericFakeChatModel):
-    """langchain_core's fake chat model, answering from the prompt it gets (see fake_reply); streams by words."""
-
-    messages: Iterator[AIMessage | str] = Field(default_factory=lambda: iter(()))
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager=None,
-                  **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=fake_reply(messages)))])
-
-    @property
-    def _llm_type(self) -> str:
-        return "forumqa-context-echo"
 
 
 # --- streaming helper --------------------------------------------------------------------------------------------

@@ -16,18 +16,9 @@ from langchain_core.messages import AIMessage
 
 from bot.answer import Answer, Hit
 from bot.answerers import AnswerRequest, make_answerer
-from bot.llm import (
-    NOT_COVERED,
-    ContextEchoChatModel,
-    LLMAnswerer,
-    LLMError,
-    _MarkerFilter,
-    clean_condensed,
-    format_history,
-    make_chat_model,
-    make_llm_answerer,
-    neutralise,
-)
+from bot.fake_chat_model import ContextEchoChatModel
+from bot.llm import LLMAnswerer, LLMError, _MarkerFilter, make_chat_model, make_llm_answerer
+from bot.llm_prompt import NOT_COVERED, clean_condensed, format_history, neutralise
 from bot.prompt_files import render
 from settings import Settings
 from tests import llm_server as server_helper
