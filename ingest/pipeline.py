@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.chunking import make_splitter
@@ -132,7 +132,7 @@ def ingest_file(path: Path, index: ChromaIndex, settings: Settings, known: dict[
     record = DocumentRecord(
         doc_id=doc_id, source=source, title=(loaded.title or path.stem).strip()[:300],
         language=detect_document_language(loaded.text), sha256=sha, chunks=0,
-        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), edition=edition_key(path.resolve()),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), edition=edition_key(path.resolve()),
     )
     chunks = make_chunks(loaded, record, settings)
     record = DocumentRecord(**{**record.as_metadata(), "chunks": len(chunks)})
