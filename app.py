@@ -1,0 +1,42 @@
+"""python app.py [--store DIR] [--host H] [--port P]
+
+One process, one port: the Gradio chat at /, the HTTP API under /api (docs at /docs), the embeddable widget at
+/widget.js and /healthz. An empty store first gets the bundled sample corpus. The wiring lives in web/."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from settings import apply_offline_environment, load_settings
+
+ROOT = Path(__file__).resolve().parent
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Serve the forum-reports chat, API and widget.")
+    parser.add_argument("--store", type=Path, help="store folder (default data/index or FORUMQA_STORE_DIR)")
+    parser.add_argument("--host", help="bind address (default 127.0.0.1 or FORUMQA_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860 or FORUMQA_PORT)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    apply_offline_environment()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = load_settings(store_dir=args.store, host=args.host, port=args.port)
+    if not settings.sample_dir.is_absolute() and not settings.sample_dir.exists():
+        settings = settings.model_copy(update={"sample_dir": ROOT / settings.sample_dir})
+
+    import uvicorn
+
+    from web.server import create_app
+
+    # Open streams (SSE answers, Gradio heartbeats) get a few seconds to end on shutdown, not forever.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, timeout_graceful_shutdown=5)
+
+
+if __name__ == "__main__":
+    main()

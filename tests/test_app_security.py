@@ -1,0 +1,99 @@
+"""The web layer's small rules, without a server: escaping of rendered answers, safe upload names,
+the origin check, the rate limit's keys, and how the chat picks its language."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import Answer, Source
+from web.render import escape_markdown, render_answer
+from web.security import OriginCheckMiddleware, RateLimiter
+from web.ui_text import language_from_accept, ui_language
+from web.uploads import safe_file_name
+
+HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script> [click](javascript:alert(3)) http://evil.example'
+
+
+def hostile_answer() -> Answer:
+    source = Source(n=1, source="/data/x.md", title=HOSTILE, language="es", snippet=HOSTILE, score=0.5,
+                    doc_id="0123456789abcdef")
+    return Answer(question="q", answer=HOSTILE, language="es", answered=True, sources=[source])
+
+
+def test_rendered_answers_carry_no_markup_from_documents():
+    rendered = render_answer(hostile_answer(), "es")
+    assert "<" not in rendered and ">" not in rendered
+    assert "](javascript" not in rendered and "http://evil" not in rendered
+    assert "**Fuentes**" in rendered
+    assert "(/api/documents/0123456789abcdef/file)" in rendered  # the one real link: an id from the registry
+
+
+def test_a_source_without_a_registry_id_gets_no_link():
+    answer = hostile_answer()
+    answer.sources[0].doc_id = "../../etc/passwd"
+    assert "/api/documents/" not in render_answer(answer, "en")
+
+
+def test_escaped_markdown_reads_as_the_original_text():
+    assert escape_markdown("US$518.47 (2024) *a* _b_") == r"US\$518\.47 \(2024\) \*a\* \_b\_"
+    assert escape_markdown("a & b < c") == "a &amp; b &lt; c"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("report-es.md", "report-es.md"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        (".hidden.txt", "hidden.txt"),
+        ("informe 2025 (final).PDF", "informe_2025_final.pdf"),
+        ("论坛纪要-zh.md", "论坛纪要-zh.md"),
+        ("<script>.html", "script.html"),
+        ("", "upload"),
+        ("..", "upload"),
+    ],
+)
+def test_upload_names_are_made_safe(name, expected):
+    assert safe_file_name(name) == expected
+
+
+def test_origin_check_allows_same_origin_and_listed_origins_only():
+    check = OriginCheckMiddleware(app=None, allowed_origins=["https://forum.example.org/"])
+    assert check.allows("https://forum.example.org", "qa.example.org")
+    assert check.allows("HTTPS://FORUM.EXAMPLE.ORG", "qa.example.org")
+    assert check.allows("https://qa.example.org", "qa.example.org")  # same origin
+    assert not check.allows("https://evil.example", "qa.example.org")
+    assert not check.allows("https://forum.example.org.evil.example", "qa.example.org")
+    assert not check.allows("null", "qa.example.org")
+    assert OriginCheckMiddleware(app=None, allowed_origins=["*"]).allows("https://any.example", "qa.example.org")
+
+
+def test_rate_limit_counts_per_address_and_per_session():
+    limiter = RateLimiter("2/minute")
+    assert limiter.check("10.0.0.1", "session-aaaa") is None
+    assert limiter.check("10.0.0.1", "session-aaaa") is None
+    assert limiter.check("10.0.0.1", None) is not None  # the address is spent
+    assert limiter.check("10.0.0.2", "session-aaaa") is not None  # so is the session, from anywhere
+    wait = limiter.check("10.0.0.3", "session-bbbb")
+    assert wait is None
+    assert 1 <= limiter.check("10.0.0.1", "session-cccc") <= 60
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("es-ES,es;q=0.9,en;q=0.8", "es"),
+        ("fr-FR,fr;q=0.9,zh-CN;q=0.8,en;q=0.5", "zh"),
+        ("en;q=0.3,es;q=0.7", "es"),
+        ("de-DE", "en"),
+        (None, "en"),
+        ("garbage;;q=x,zh", "zh"),
+    ],
+)
+def test_auto_language_follows_the_browser(header, expected):
+    assert language_from_accept(header) == expected
+    assert ui_language("auto", header) == expected
+
+
+def test_a_chosen_language_wins_over_the_browser():
+    assert ui_language("zh", "es-ES") == "zh"

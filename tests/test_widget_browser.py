@@ -1,0 +1,152 @@
+"""The embeddable widget and the Gradio chat in a real headless Chromium: a host page on another port holds
+the one script tag, the widget streams an answer with its sources, a page from an origin that is not
+allowed gets an error and no answer, a spent rate limit shows a localized message, and the Gradio chat
+answers in Spanish and saves a like."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from web_fixtures import running_app, static_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+RATE_LIMIT = 3  # per minute, for the whole module: the rate-limit test spends what is left
+QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
+ANSWER_TIMEOUT_MS = 60_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium)"),
+]
+
+HOST_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title></head>
+<body style="font-family: sans-serif; margin: 40px; background: #fafafa">
+<h1>{heading}</h1><p>A host page on another origin, with the one script tag of the widget.</p>
+<script src="{app}/widget.js" defer {attributes}></script>
+</body></html>
+"""
+
+
+def write_host_page(folder: Path, app_url: str, lang: str, heading: str, attributes: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    page = HOST_PAGE.format(lang=lang, heading=heading, app=app_url, attributes=attributes)
+    (folder / "index.html").write_text(page, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """Two host sites (allowed, not allowed); their pages are written once the app's URL is known."""
+    root = tmp_path_factory.mktemp("host-sites")
+    with static_site(root / "allowed") as allowed, static_site(root / "refused") as refused:
+        yield {"root": root, "allowed": allowed, "refused": refused}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, sites):
+    with running_app(tmp_path_factory.mktemp("app-browser"), allowed_origins=[sites["allowed"]],
+                     rate_limit=f"{RATE_LIMIT}/minute") as server:
+        write_host_page(sites["root"] / "allowed", server.base_url, "es", "Sitio del foro",
+                        'data-title="Asistente del foro" data-color="#b3261e"')
+        write_host_page(sites["root"] / "refused", server.base_url, "zh", "Another site",
+                        'data-lang="en" data-position="bottom-left"')
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def ask_widget(page, question: str) -> None:
+    box = page.locator("textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tmp_path):
+    page.goto(f"{sites['allowed']}/index.html")
+    page.locator(".launcher").click()
+    assert page.locator("textarea").get_attribute("placeholder") == "Escriba su pregunta…"  # <html lang="es">
+    assert page.locator("header h2").inner_text() == "Asistente del foro"
+    ask_widget(page, QUESTION)
+    source_link = page.locator(".msg.bot .sources li a").first
+    source_link.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    answer = page.locator(".msg.bot .text").last.inner_text()
+    assert "518" in answer
+    assert page.locator(".sources h3").first.inner_text().lower() == "fuentes"
+    assert source_link.get_attribute("href").startswith(f"{app.base_url}/api/documents/")
+    assert source_link.inner_text().strip()
+    assert page.locator(".msg.error").count() == 0
+    screenshot = tmp_path / "widget-open.png"
+    page.screenshot(path=str(screenshot))
+    print(f"widget screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_a_site_that_is_not_allowed_gets_an_error_and_no_answer(app, sites, page):
+    page.goto(f"{sites['refused']}/index.html")
+    page.locator(".launcher").click()
+    assert page.locator("textarea").get_attribute("placeholder") == "Type your question…"  # data-lang wins
+    ask_widget(page, QUESTION)
+    error = page.locator(".msg.error")
+    error.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert error.inner_text() == "This website is not allowed to use the assistant."
+    assert page.locator(".sources").count() == 0
+    assert "518" not in page.locator(".log").inner_text()
+
+
+def test_a_spent_rate_limit_shows_a_localized_message(app, sites, page):
+    page.goto(f"{sites['allowed']}/index.html")
+    page.locator(".launcher").click()
+    for attempt in range(RATE_LIMIT + 1):
+        ask_widget(page, f"¿Dónde se celebró el foro? ({attempt})")
+        page.wait_for_function(
+            "n => document.querySelector('[data-forumqa-widget]').shadowRoot"
+            ".querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n",
+            arg=attempt + 1, timeout=ANSWER_TIMEOUT_MS,
+        )  # the welcome message counts as the first bot message
+        if page.locator(".msg.error").count():
+            break
+    assert "Demasiadas preguntas" in page.locator(".msg.error").inner_text()
+
+
+def test_the_gradio_chat_answers_in_spanish_and_saves_a_like(app, page):
+    page.goto(app.base_url)
+    page.get_by_label("Español").check()
+    page.get_by_text("Asistente de informes del foro").wait_for(timeout=20_000)
+    box = page.get_by_placeholder("Escriba su pregunta…")
+    box.fill(QUESTION)
+    box.press("Enter")
+    link = page.get_by_role("link", name="Foro de Centros de Pensamiento", exact=False).first
+    link.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "/api/documents/" in link.get_attribute("href")
+    page.get_by_text("518.47", exact=False).first.wait_for()
+    page.get_by_role("button", name="Like", exact=True).last.click()
+    feedback = app.store.parent / "store-feedback.jsonl"
+    deadline = time.monotonic() + 15
+    while not feedback.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["liked"] is True and entry["question"] == QUESTION and entry["sources"]

@@ -1,0 +1,118 @@
+"""Helpers for the web tests: the real app in a subprocess on a free port, a static host site in a thread,
+and a Server-Sent Events parser. (Fixtures live in the test modules; these are plain functions.)"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from support import ROOT, free_port, subprocess_env
+
+APP_START_TIMEOUT_S = 180
+APP_HOST = "127.0.0.1"
+
+
+@dataclass
+class AppServer:
+    base_url: str
+    port: int
+    store: Path
+    log_path: Path
+    process: subprocess.Popen
+    startup_s: float
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60, trust_env=False, **kwargs)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+
+def _wait_healthy(server: AppServer, deadline: float) -> None:
+    with httpx.Client(timeout=2, trust_env=False) as http:
+        while True:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"app.py exited with {server.process.returncode}:\n{server.log_tail()}")
+            try:
+                if http.get(f"{server.base_url}/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"app.py did not answer /healthz within {APP_START_TIMEOUT_S} s:\n{server.log_tail()}"
+                )
+            time.sleep(0.2)
+
+
+@contextmanager
+def running_app(folder: Path, **settings: object) -> Iterator[AppServer]:
+    """`python app.py --store folder/store --port FREE` with FORUMQA_<NAME> settings; stopped on exit.
+
+    Lists and dicts are passed as JSON (pydantic-settings reads complex values that way)."""
+    store, port = folder / "store", free_port()
+    env = subprocess_env(None, **{k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in settings.items()})
+    env["GRADIO_TEMP_DIR"] = str(folder / "gradio-tmp")
+    log_path = folder / "app.log"
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--store", str(store), "--host", APP_HOST, "--port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        server = AppServer(f"http://{APP_HOST}:{port}", port, store, log_path, process, 0.0)
+        try:
+            _wait_healthy(server, started + APP_START_TIMEOUT_S)
+            server.startup_s = time.monotonic() - started
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's parameter name
+        pass
+
+
+@contextmanager
+def static_site(folder: Path) -> Iterator[str]:
+    """Serves `folder` over HTTP on 127.0.0.1:FREE in a thread; yields its origin (http://127.0.0.1:PORT)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer((APP_HOST, free_port()), handler)
+    thread = threading.Thread(target=httpd.serve_forever, name="static-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{APP_HOST}:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def parse_sse(body: str) -> list[tuple[str, object]]:
+    """[(event name, parsed JSON data)] from a text/event-stream body."""
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append((name, json.loads("\n".join(data))))
+    return events

@@ -1,0 +1,119 @@
+"""Public HTTP API: /api/ask (one JSON answer), /api/chat (the same answer streamed as Server-Sent Events)
+and /healthz. The answering code is CPU-bound and synchronous, so these are plain `def` routes (threadpool)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+
+from bot import Answer
+from web.context import Context, WebContext
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY_BYTES = 1_000_000  # a question plus its history; anything bigger is refused before parsing
+MAX_HISTORY_CONTENT_CHARS = 20_000
+
+router = APIRouter()
+
+
+class ChatTurn(BaseModel):
+    role: Literal["user", "assistant"] = Field(description="Who said it.")
+    content: str = Field(max_length=MAX_HISTORY_CONTENT_CHARS, description="What was said.")
+
+
+class AskRequest(BaseModel):
+    question: str = Field(
+        description="The question, in Chinese, Spanish or English.",
+        examples=["¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"],
+    )
+    lang: Literal["auto", "zh", "es", "en"] = Field(
+        "auto", description="Answer language; auto answers in the question's language."
+    )
+    history: list[ChatTurn] = Field(
+        default_factory=list, max_length=200, description="Earlier messages of this conversation, oldest first."
+    )
+
+    @field_validator("lang", "history", mode="before")
+    @classmethod
+    def null_means_default(cls, value, info):
+        if value is None:
+            return "auto" if info.field_name == "lang" else []
+        return value
+
+
+def limit_body_size(request: Request) -> None:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_JSON_BODY_BYTES:
+        raise HTTPException(413, f"the request body is larger than {MAX_JSON_BODY_BYTES} bytes")
+
+
+def rate_limit(request: Request) -> None:
+    request.app.state.rate_limiter.enforce(request)
+
+
+def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
+    keep = ctx.settings.max_history_messages
+    turns = body.history[-keep:] if keep else []
+    return [turn.model_dump() for turn in turns]
+
+
+@router.post(
+    "/api/ask", response_model=Answer, dependencies=[Depends(limit_body_size), Depends(rate_limit)],
+    summary="Answer a question with its sources",
+)
+def ask(body: AskRequest, ctx: Context) -> Answer:
+    return ctx.qa.ask(body.question, body.lang, _history(body, ctx))
+
+
+def sse_event(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict]) -> Iterator[str]:
+    """`token` events with text pieces, then one `final` event with the whole answer (sources included)."""
+    try:
+        for piece in ctx.qa.stream(question, lang, history):
+            if isinstance(piece, Answer):
+                yield sse_event("final", piece.to_dict())
+            else:
+                yield sse_event("token", {"text": piece})
+    except Exception:  # the status line is already sent: the error travels as an event
+        log.exception("streaming an answer failed")
+        yield sse_event("error", {"detail": "the answer could not be completed; please try again"})
+
+
+@router.post(
+    "/api/chat", dependencies=[Depends(limit_body_size), Depends(rate_limit)],
+    summary="Stream an answer as Server-Sent Events",
+    response_class=StreamingResponse,
+    responses={200: {
+        "content": {"text/event-stream": {}},
+        "description": "`event: token` with {\"text\": ...} pieces, then `event: final` with the answer JSON "
+                       "(as /api/ask returns it), or `event: error` with {\"detail\": ...}.",
+    }},
+)
+def chat(body: AskRequest, ctx: Context) -> StreamingResponse:
+    ctx.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
+    return StreamingResponse(
+        answer_events(ctx, body.question, body.lang, _history(body, ctx)),
+        media_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/healthz", summary="Liveness and index size")
+def healthz(ctx: Context):
+    try:
+        documents = len(ctx.index.documents(fresh=False))
+        chunks = ctx.index.chunk_total()
+    except Exception as exc:
+        log.warning("health check: the index cannot be read: %s", exc)
+        return JSONResponse({"status": "unavailable", "detail": "the index cannot be read"}, status_code=503)
+    return {"status": "ok", "documents": documents, "chunks": chunks}

@@ -1,0 +1,131 @@
+"""The Gradio chat at `/`: streaming answers with their sources, a language selector that also switches the
+interface's words, example questions in three languages, and like/dislike feedback saved to a JSONL file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import gradio as gr
+
+from bot import Answer, InvalidQuestion
+from web.context import WebContext
+from web.render import message_text, render_answer, render_partial
+from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, text, ui_language
+
+log = logging.getLogger(__name__)
+
+THEME = gr.themes.Soft(  # system fonts: the page must load nothing from the internet
+    font=["system-ui", "Segoe UI", "Noto Sans", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+    font_mono=["ui-monospace", "Consolas", "monospace"],
+)
+CSS = ".forumqa-sources { font-size: 0.9em; }"
+
+
+def header_markdown(lang: str) -> str:
+    return f"# {text(lang, 'title')}\n{text(lang, 'description')}"
+
+
+def _history_for_chain(history: list[dict], answers: dict) -> list[dict]:
+    """The conversation as the chain wants it: plain text, assistant turns without their rendered sources."""
+    turns = []
+    for position, message in enumerate(history):
+        role = message.get("role")
+        if role not in ("user", "assistant"):
+            continue
+        saved = answers.get(position) if role == "assistant" else None
+        turns.append({"role": role, "content": saved["answer"]["answer"] if saved else message_text(message)})
+    return turns
+
+
+class ChatHandlers:
+    """The chat's event handlers, bound to the shared web context."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+
+    def chat(self, message: str, history: list[dict], lang: str, answers: dict) -> Iterator[tuple[str, dict]]:
+        answers = dict(answers or {})
+        lang = lang or "auto"
+        ui = ui_language(lang)
+        try:
+            self.ctx.qa.validate(message, lang)
+        except InvalidQuestion as exc:
+            yield self._invalid_message(message, exc, ui), answers
+            return
+        keep = self.ctx.settings.max_history_messages
+        turns = _history_for_chain(history, answers)[-keep:] if keep else []
+        partial = ""
+        try:
+            for piece in self.ctx.qa.stream(message, lang, turns):
+                if isinstance(piece, Answer):
+                    answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict()}
+                    yield render_answer(piece, ui_language(lang) if lang != "auto" else piece.language), answers
+                else:
+                    partial += piece
+                    yield render_partial(partial), answers
+        except Exception:
+            log.exception("the chat could not answer")
+            yield text(ui, "error"), answers
+
+    def _invalid_message(self, message: str, exc: InvalidQuestion, ui: str) -> str:
+        if not (message or "").strip():
+            return text(ui, "invalid_empty")
+        limit = self.ctx.settings.max_question_chars
+        if len(message) > limit:
+            return text(ui, "invalid_too_long", chars=len(message), limit=limit)
+        return text(ui, "invalid_other", reason=str(exc))
+
+    def feedback(self, answers: dict, data: gr.LikeData) -> None:
+        position = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        saved = (answers or {}).get(position)
+        liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() == "like"
+        if saved is None:  # e.g. a message from before a restart: keep what the click tells
+            self.ctx.feedback.record(liked, "", message_text({"content": data.value}), [])
+            return
+        answer = saved["answer"]
+        self.ctx.feedback.record(
+            liked, saved["question"], answer["answer"], answer["sources"],
+            language=answer["language"], answered=answer["answered"], lang=saved["lang"],
+        )
+
+    @staticmethod
+    def relabel(choice: str, request: gr.Request | None = None):
+        accept = request.headers.get("accept-language") if request is not None else None
+        lang = ui_language(choice, accept)
+        return (
+            gr.update(value=header_markdown(lang)),
+            gr.update(label=text(lang, "language_label")),
+            gr.update(label=text(lang, "chat_label"), placeholder=text(lang, "empty_chat")),
+            gr.update(placeholder=text(lang, "placeholder")),
+        )
+
+
+def build_chat_ui(ctx: WebContext) -> gr.Blocks:
+    handlers = ChatHandlers(ctx)
+    with gr.Blocks(title=text("en", "title"), analytics_enabled=False, fill_height=True) as demo:
+        header = gr.Markdown(header_markdown("en"))
+        lang = gr.Radio(LANGUAGE_CHOICES, value="auto", label=text("en", "language_label"))
+        answers = gr.State({})
+        chatbot = gr.Chatbot(
+            label=text("en", "chat_label"), placeholder=text("en", "empty_chat"), scale=1, min_height=360,
+            sanitize_html=True, allow_tags=False, latex_delimiters=[], feedback_options=("Like", "Dislike"),
+        )
+        textbox = gr.Textbox(
+            placeholder=text("en", "placeholder"), show_label=False, submit_btn=True, stop_btn=True,
+            max_length=ctx.settings.max_question_chars, lines=1, max_lines=6,
+        )
+
+        def chat(message: str, history: list[dict], lang: str, answers: dict):
+            yield from handlers.chat(message, history, lang, answers)
+
+        gr.ChatInterface(
+            chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers], additional_outputs=[answers],
+            examples=[[q, None, None] for q in EXAMPLE_QUESTIONS], api_name="chat", concurrency_limit=4,
+            fill_height=True,
+        )
+        chatbot.like(handlers.feedback, [answers], None, api_visibility="undocumented")
+        relabel_outputs = [header, lang, chatbot, textbox]
+        lang.change(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
+        demo.load(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
+    return demo

@@ -1,0 +1,71 @@
+"""What every request handler shares: settings, the open index, the QA chain and the feedback log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from bot import ForumQA
+from ingest.pipeline import ingest_paths
+from settings import Settings
+from store import ChromaIndex, StoreLocked, open_index
+from web.feedback import FeedbackLog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    index: ChromaIndex
+    qa: ForumQA
+    feedback: FeedbackLog
+
+
+def seed_sample_corpus(index: ChromaIndex, settings: Settings) -> int:
+    """Ingest the bundled sample corpus into an empty store, so a fresh install can answer at once."""
+    if index.documents():
+        return 0
+    if not settings.sample_dir.is_dir():
+        log.warning("the store is empty and the sample corpus %s is missing", settings.sample_dir)
+        return 0
+    try:
+        report = ingest_paths([settings.sample_dir], index, settings)
+    except StoreLocked:
+        log.warning("the store is empty but another ingest holds its lock; not adding the sample corpus")
+        return 0
+    added = report.count("added") + report.count("updated")
+    log.info("empty store: ingested %s sample documents from %s", added, settings.sample_dir)
+    return added
+
+
+def build_context(settings: Settings) -> WebContext:
+    index = open_index(settings)
+    seed_sample_corpus(index, settings)
+    return WebContext(settings, index, ForumQA(settings, index), FeedbackLog(settings.feedback_path))
+
+
+def warm_up_in_background(ctx: WebContext) -> threading.Thread:
+    """Answer one throwaway question off the request path: the first visitor should not pay for loading the
+    tokenizers, the language detector and the BM25 index."""
+
+    def run() -> None:
+        try:
+            ctx.qa.ask("forum", "en")
+        except Exception as exc:  # a failed warm-up only means a slower first answer
+            log.warning("warm-up question failed: %s", exc)
+
+    thread = threading.Thread(target=run, name="forumqa-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def get_context(request: Request) -> WebContext:
+    return request.app.state.context
+
+
+Context = Annotated[WebContext, Depends(get_context)]

@@ -1,0 +1,121 @@
+"""Document routes: the staff API (upload, list, delete; admin key) and the public file link of a source."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from ingest.decoding import decode_text
+from ingest.errors import IngestError
+from store import write_lock
+from web.context import Context
+from web.security import check_admin_key
+from web.uploads import UploadTooLarge, is_uploaded, store_uploads
+
+log = logging.getLogger(__name__)
+
+MAX_FILES_PER_UPLOAD = 50
+_DOC_ID = re.compile(r"^[0-9a-f]{16}$")
+_TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+_INLINE_TYPES = {".pdf": "application/pdf"}
+_NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
+# A served text runs no script and loads nothing, whatever it contains. (Not for PDFs: a sandboxed page gets
+# no PDF viewer; a PDF is never sniffed as HTML with nosniff.)
+_TEXT_HEADERS = {**_NO_SNIFF, "Content-Security-Policy": "default-src 'none'; sandbox"}
+
+router = APIRouter(prefix="/api/documents", tags=["documents"])
+
+
+def require_admin(request: Request, ctx: Context) -> None:
+    check_admin_key(ctx.settings, request)
+
+
+def file_url(doc_id: str) -> str:
+    return f"/api/documents/{doc_id}/file"
+
+
+@router.get("", dependencies=[Depends(require_admin)], summary="List stored documents (admin key)")
+def list_documents(ctx: Context) -> dict:
+    records = ctx.index.documents()
+    return {
+        "documents": [{**r.as_metadata(), "file_url": file_url(r.doc_id)} for r in records],
+        "total": len(records),
+        "chunks": sum(r.chunks for r in records),
+    }
+
+
+@router.post(
+    "", dependencies=[Depends(require_admin)], summary="Upload and ingest files (admin key)",
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["files"],
+        "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+    }}}}},
+)
+async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
+    limit = int(ctx.settings.max_upload_mb * 1024 * 1024)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise HTTPException(413, f"the upload is larger than {ctx.settings.max_upload_mb:g} MB")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise HTTPException(415, "send the files as multipart/form-data, in one or more fields named 'files'")
+    form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=20)
+    try:
+        uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+        if not uploads:
+            raise HTTPException(422, "no files: send one or more files in multipart fields named 'files'")
+        files = [(upload.filename or "upload", upload.file) for upload in uploads]
+        try:
+            outcomes = await run_in_threadpool(store_uploads, files, ctx.index, ctx.settings)
+        except UploadTooLarge as exc:
+            raise HTTPException(413, str(exc)) from exc
+    finally:
+        await form.close()
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in outcomes:
+        log.info("upload %s: %s %s", outcome.stored_as, outcome.status, outcome.reason)
+    body = {
+        "files": [o.to_dict() for o in outcomes],
+        **{s: sum(o.status == s for o in outcomes) for s in ("added", "updated", "unchanged", "failed")},
+    }
+    return JSONResponse(body, status_code=422 if len(failed) == len(outcomes) else 200)
+
+
+@router.delete("/{doc_id}", dependencies=[Depends(require_admin)], summary="Remove a document (admin key)")
+def delete_document(doc_id: str, ctx: Context) -> dict:
+    with write_lock(ctx.settings):
+        record = ctx.index.document(doc_id) if _DOC_ID.match(doc_id) else None
+        if record is None:
+            raise HTTPException(404, f"no document with id '{doc_id[:40]}'")
+        ctx.index.remove_document(doc_id)
+        file_removed = False
+        if is_uploaded(record.source, ctx.settings):  # staff-uploaded copies go; files ingested by path stay
+            Path(record.source).unlink(missing_ok=True)
+            file_removed = True
+    return {"deleted": doc_id, "title": record.title, "source": record.source, "file_removed": file_removed}
+
+
+@router.get("/{doc_id}/file", summary="The file of a stored document (public: sources link here)")
+def document_file(doc_id: str, ctx: Context) -> Response:
+    """Only files of documents in the store's registry are served, by id; a path never comes from the request."""
+    record = ctx.index.document(doc_id) if _DOC_ID.match(doc_id) else None
+    path = Path(record.source) if record else None
+    if path is None or not path.is_file():
+        raise HTTPException(404, "no such document")
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES:  # shown as plain UTF-8 text, whatever its encoding on disk: no markup runs
+        try:
+            content = decode_text(path.read_bytes())
+        except IngestError as exc:
+            raise HTTPException(404, "the document file cannot be read") from exc
+        return Response(content, media_type="text/plain; charset=utf-8", headers=_TEXT_HEADERS)
+    media_type = _INLINE_TYPES.get(suffix, "application/octet-stream")
+    return FileResponse(
+        path, media_type=media_type, filename=path.name, headers=_NO_SNIFF,
+        content_disposition_type="inline" if suffix in _INLINE_TYPES else "attachment",
+    )

@@ -1,0 +1,39 @@
+"""Bad input and busy stores become a 4xx with one clear message; a stack trace is for bugs only."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot import InvalidQuestion
+from store import StoreError, StoreLocked, StoreUnavailable
+
+
+def describe_validation_error(error: dict) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    return f"{where}: {error.get('msg', 'invalid value')}"
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"detail": "the request body is not valid JSON"}, status_code=400)
+    messages = [describe_validation_error(e) for e in errors]
+    clean = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    return JSONResponse({"detail": "; ".join(messages) or "invalid request", "errors": clean}, status_code=422)
+
+
+async def invalid_question(request: Request, exc: InvalidQuestion) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=422)
+
+
+async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+    status = 409 if isinstance(exc, StoreLocked) else 503 if isinstance(exc, StoreUnavailable) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(InvalidQuestion, invalid_question)
+    app.add_exception_handler(StoreError, store_error)

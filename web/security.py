@@ -1,0 +1,130 @@
+"""Who may call the API: browser origins (CORS plus an explicit Origin check), a rate limit per client IP and
+per widget session, and the admin API key that guards the staff document routes."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from settings import Settings
+
+SESSION_HEADER = "X-Session-Id"
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+
+
+def _normalize_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class OriginCheckMiddleware:
+    """Refuses /api requests whose Origin header is neither this server nor an allowed origin (403).
+
+    CORS alone only stops a browser from *reading* a response; this stops the request from being served."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
+        self.app = app
+        self.allowed = {_normalize_origin(o) for o in allowed_origins}
+
+    def allows(self, origin: str, host: str | None) -> bool:
+        normalized = _normalize_origin(origin)
+        if "*" in self.allowed or normalized in self.allowed:
+            return True
+        return bool(host) and normalized != "null" and urlsplit(normalized).netloc == host.lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_api_path(scope["path"]):
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not self.allows(origin, headers.get("host")):
+                response = JSONResponse(
+                    {"detail": f"requests from the origin '{origin[:200]}' are not allowed; the site owner "
+                               "can add it to the allowed origins (FORUMQA_ALLOWED_ORIGINS)"},
+                    status_code=403,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def add_origin_policy(app: FastAPI, settings: Settings) -> None:
+    # Added last = runs first: the Origin check sees a request before CORS answers its preflight.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type", SESSION_HEADER],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins)
+
+
+class RateLimiter:
+    """settings.rate_limit (e.g. "30/minute", or "30/minute;300/hour") per client IP and per session id."""
+
+    def __init__(self, limit: str) -> None:
+        self.items: list[RateLimitItem] = parse_many(limit)
+        self.strategy = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, client_ip: str, session_id: str | None) -> float | None:
+        """Count one request; None when allowed, else the seconds to wait before the next one."""
+        keys = [("ip", client_ip)] + ([("session", session_id)] if session_id else [])
+        for item in self.items:
+            for kind, value in keys:
+                if not self.strategy.hit(item, kind, value):
+                    reset = self.strategy.get_window_stats(item, kind, value).reset_time
+                    return max(1.0, reset - time.time())
+        return None
+
+    def enforce(self, request: Request) -> None:
+        """FastAPI dependency: 429 with Retry-After when the client or its session is over the limit."""
+        session = request.headers.get(SESSION_HEADER)
+        if session is not None and not _SESSION_ID.match(session):
+            session = None  # a malformed id is ignored; the per-IP limit still applies
+        wait = self.check(request.client.host if request.client else "unknown", session)
+        if wait is not None:
+            seconds = math.ceil(wait)
+            raise HTTPException(
+                429,
+                f"too many questions: the limit is {self.items[0]}; try again in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
+
+
+def presented_api_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def check_admin_key(settings: Settings, request: Request) -> None:
+    """404 when no admin key is configured (the staff routes are off), 401 without a key, 403 with a wrong one."""
+    expected = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
+    if not expected:
+        raise HTTPException(404, "Not Found")
+    given = presented_api_key(request)
+    if given is None:
+        raise HTTPException(
+            401, "this endpoint needs the admin API key (header X-API-Key or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise HTTPException(403, "the API key is not valid")

@@ -1,0 +1,321 @@
+/* Forum reports assistant: an embeddable chat widget.
+ *
+ *   <script src="https://HOST/widget.js" defer></script>
+ *
+ * Optional attributes: data-lang (zh|es|en), data-position (bottom-right|bottom-left), data-title,
+ * data-color (any CSS color), data-open (true). Vanilla JS, no build step, no secret: it talks to the
+ * /api/chat route of the server it was loaded from and renders everything as text (never as HTML).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__forumQAWidgetLoaded) return;
+  window.__forumQAWidgetLoaded = true;
+
+  var API_BASE = new URL(".", script.src).href.replace(/\/$/, "");
+  var DOC_ID = /^[0-9a-f]{16}$/;
+  var MAX_QUESTION = 2000;
+  var MAX_HISTORY = 10;
+
+  var STRINGS = {
+    en: {
+      open: "Ask about the forum reports", close: "Close", title: "Forum assistant", send: "Send",
+      placeholder: "Type your question…", thinking: "Searching the reports…", sources: "Sources",
+      welcome: "Hello! Ask me about the forum reports, in Chinese, Spanish or English.",
+      rate: "Too many questions in a short time. Please wait a minute and try again.",
+      forbidden: "This website is not allowed to use the assistant.",
+      invalid: "The question could not be processed: ",
+      network: "Could not reach the assistant. Please check your connection or try again later.",
+      server: "The assistant could not answer. Please try again later."
+    },
+    es: {
+      open: "Pregunte sobre los informes del foro", close: "Cerrar", title: "Asistente del foro", send: "Enviar",
+      placeholder: "Escriba su pregunta…", thinking: "Buscando en los informes…", sources: "Fuentes",
+      welcome: "¡Hola! Pregúnteme sobre los informes del foro, en chino, español o inglés.",
+      rate: "Demasiadas preguntas en poco tiempo. Espere un minuto y vuelva a intentarlo.",
+      forbidden: "Este sitio web no está autorizado a usar el asistente.",
+      invalid: "No se pudo procesar la pregunta: ",
+      network: "No se pudo contactar con el asistente. Compruebe su conexión o inténtelo más tarde.",
+      server: "El asistente no pudo responder. Inténtelo de nuevo más tarde."
+    },
+    zh: {
+      open: "咨询论坛报告", close: "关闭", title: "论坛问答助手", send: "发送",
+      placeholder: "请输入您的问题…", thinking: "正在检索报告…", sources: "来源",
+      welcome: "您好！可以用中文、西班牙语或英语向我询问论坛报告的内容。",
+      rate: "提问过于频繁，请稍等一分钟后再试。",
+      forbidden: "此网站未获授权使用该助手。",
+      invalid: "无法处理该问题：",
+      network: "无法连接到助手，请检查网络或稍后再试。",
+      server: "助手暂时无法回答，请稍后再试。"
+    }
+  };
+
+  function pickLanguage(value) {
+    var primary = String(value || "").trim().toLowerCase().split(/[-_]/)[0];
+    return STRINGS[primary] ? primary : null;
+  }
+  var lang = pickLanguage(script.getAttribute("data-lang")) ||
+    pickLanguage(document.documentElement.getAttribute("lang")) ||
+    pickLanguage(navigator.language) || "en";
+  var t = STRINGS[lang];
+
+  var color = script.getAttribute("data-color") || "";
+  if (!(window.CSS && CSS.supports && CSS.supports("color", color))) color = "#1f6feb";
+  var left = script.getAttribute("data-position") === "bottom-left";
+  var title = (script.getAttribute("data-title") || t.title).slice(0, 80);
+  var startOpen = /^(|true|1|yes|open)$/i.test(script.getAttribute("data-open") || "no");
+
+  function sessionId() {
+    var key = "forumqa-widget-session", id = null;
+    try { id = sessionStorage.getItem(key); } catch (e) { /* storage may be blocked */ }
+    if (!id || !/^[A-Za-z0-9_-]{8,128}$/.test(id)) {
+      id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() :
+        (Date.now().toString(36) + Math.random().toString(36).slice(2));
+      try { sessionStorage.setItem(key, id); } catch (e) { /* fine: one id per page view */ }
+    }
+    return id;
+  }
+  var SESSION = sessionId();
+
+  var CSS_TEXT = [
+    ":host{all:initial;position:fixed;bottom:20px;" + (left ? "left" : "right") + ":20px;z-index:2147483000;",
+    "font:14px/1.45 system-ui,-apple-system,'Segoe UI','Noto Sans','PingFang SC','Microsoft YaHei',sans-serif;color:#1d2430}",
+    "*{box-sizing:border-box}",
+    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--fq-color);color:#fff;cursor:pointer;",
+    "box-shadow:0 6px 20px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
+    ".launcher svg{width:28px;height:28px;fill:currentColor}",
+    ".launcher:focus-visible,button:focus-visible{outline:3px solid #f4b400;outline-offset:2px}",
+    "textarea:focus{outline:none;border-color:var(--fq-color);box-shadow:0 0 0 2px rgba(0,0,0,.08)}",
+    ".panel{position:absolute;bottom:70px;" + (left ? "left" : "right") + ":0;width:360px;max-width:calc(100vw - 40px);",
+    "height:520px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;overflow:hidden;",
+    "box-shadow:0 12px 40px rgba(0,0,0,.28);display:flex;flex-direction:column}",
+    ".panel[hidden]{display:none}",
+    "header{background:var(--fq-color);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
+    "header h2{font-size:15px;margin:0;flex:1;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f8fb}",
+    ".msg{max-width:88%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
+    ".user{align-self:flex-end;background:var(--fq-color);color:#fff;border-bottom-right-radius:4px}",
+    ".bot{align-self:flex-start;background:#fff;border:1px solid #e1e6ee;border-bottom-left-radius:4px}",
+    ".bot.pending .text{color:#6a7382;font-style:italic}",
+    ".error{align-self:stretch;background:#fff4f4;border:1px solid #f1b7b7;color:#8a1f1f}",
+    ".sources{margin-top:8px;padding-top:6px;border-top:1px solid #e8ecf2;white-space:normal;font-size:12.5px}",
+    ".sources h3{font-size:12px;margin:0 0 4px;text-transform:uppercase;letter-spacing:.04em;color:#5a6472}",
+    ".sources ol{margin:0;padding-left:18px}.sources li{margin:0 0 6px}",
+    ".sources a{color:var(--fq-color);font-weight:600;text-decoration:none}.sources a:hover{text-decoration:underline}",
+    ".sources .lang{color:#6a7382;margin-left:4px}",
+    ".sources .snippet{color:#4a5361;margin-top:2px;display:-webkit-box;-webkit-line-clamp:3;",
+    "-webkit-box-orient:vertical;overflow:hidden}",
+    "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e1e6ee;background:#fff}",
+    "textarea{flex:1;resize:none;border:1px solid #c9d1dc;border-radius:10px;padding:8px 10px;font:inherit;",
+    "color:inherit;height:40px;max-height:120px}",
+    ".send{border:0;border-radius:10px;background:var(--fq-color);color:#fff;padding:0 14px;font:inherit;",
+    "font-weight:600;cursor:pointer}",
+    ".send:disabled{opacity:.55;cursor:default}"
+  ].join("");
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs || {}) node.setAttribute(name, attrs[name]);
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  var host = el("div", { "data-forumqa-widget": "", lang: lang });
+  host.style.setProperty("--fq-color", color);
+  var root = host.attachShadow({ mode: "open" });
+  var style = el("style", null, CSS_TEXT);
+  var launcher = el("button", { class: "launcher", type: "button", "aria-label": t.open, title: t.open,
+    "aria-expanded": "false" });
+  var SVG = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(SVG, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  var iconPath = document.createElementNS(SVG, "path");
+  iconPath.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+  icon.append(iconPath);
+  launcher.append(icon);
+  var panel = el("div", { class: "panel", role: "dialog", "aria-label": title, hidden: "" });
+  var header = el("header");
+  var closeButton = el("button", { class: "close", type: "button", "aria-label": t.close, title: t.close }, "×");
+  header.append(el("h2", null, title), closeButton);
+  var log = el("div", { class: "log", "aria-live": "polite" });
+  var form = el("form");
+  var input = el("textarea", { rows: "1", maxlength: String(MAX_QUESTION), placeholder: t.placeholder,
+    "aria-label": t.placeholder });
+  var sendButton = el("button", { class: "send", type: "submit" }, t.send);
+  form.append(input, sendButton);
+  panel.append(header, log, form);
+  root.append(style, panel, launcher);
+
+  var history = [];
+  var busy = false;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addMessage(kind, text) {
+    var box = el("div", { class: "msg " + kind });
+    var body = el("div", { class: "text" }, text);
+    box.append(body);
+    log.append(box);
+    scrollDown();
+    return { box: box, body: body };
+  }
+
+  function showSources(box, sources) {
+    if (!sources || !sources.length) return;
+    var wrap = el("div", { class: "sources" });
+    var list = el("ol");
+    sources.forEach(function (s) {
+      var item = el("li");
+      var label = String(s.title || s.source || "").slice(0, 200);
+      if (DOC_ID.test(String(s.doc_id || ""))) {
+        var link = el("a", { target: "_blank", rel: "noopener noreferrer" }, label);
+        link.href = API_BASE + "/api/documents/" + s.doc_id + "/file";
+        item.append(link);
+      } else {
+        item.append(el("strong", null, label));
+      }
+      item.append(el("span", { class: "lang" }, "(" + String(s.language || "") + ")"));
+      var snippet = String(s.snippet || "").replace(/\s+/g, " ").trim();
+      if (snippet.length > 180) snippet = snippet.slice(0, 180).replace(/\s+\S*$/, "") + "…";
+      if (snippet) item.append(el("span", { class: "snippet" }, snippet));
+      list.append(item);
+    });
+    wrap.append(el("h3", null, t.sources), list);
+    box.append(wrap);
+  }
+
+  function scrollToStartOf(box) {
+    log.scrollTop += box.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+  }
+
+  function fail(message, pending) {
+    if (pending) pending.box.remove();
+    addMessage("error", message).box.setAttribute("role", "alert");
+  }
+
+  async function errorMessage(response) {
+    if (response.status === 429) return t.rate;
+    if (response.status === 403) return t.forbidden;
+    if (response.status === 400 || response.status === 413 || response.status === 422) {
+      var detail = "";
+      try { detail = String((await response.json()).detail || ""); } catch (e) { /* not JSON */ }
+      return t.invalid + detail.slice(0, 300);
+    }
+    return t.server;
+  }
+
+  // Server-Sent Events over fetch: "event: NAME\ndata: JSON\n\n" blocks, possibly split across chunks.
+  async function readEvents(response, onEvent) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, "\n");
+      var cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        var block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        var name = "message", data = [];
+        block.split("\n").forEach(function (line) {
+          if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+          else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+        });
+        if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
+  async function ask(question) {
+    busy = true;
+    sendButton.disabled = true;
+    addMessage("user", question);
+    var pending = addMessage("bot pending", t.thinking);
+    var response;
+    try {
+      response = await fetch(API_BASE + "/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Session-Id": SESSION },
+        body: JSON.stringify({ question: question, lang: "auto", history: history.slice(-MAX_HISTORY) })
+      });
+    } catch (e) {
+      // A refused CORS preflight looks like a network error; a no-cors probe tells the two apart.
+      var reachable = await fetch(API_BASE + "/healthz", { mode: "no-cors", cache: "no-store" })
+        .then(function () { return true; }, function () { return false; });
+      fail(reachable ? t.forbidden : t.network, pending);
+      return;
+    }
+    if (!response.ok) {
+      fail(await errorMessage(response), pending);
+      return;
+    }
+    var text = "", final = null, failed = false;
+    try {
+      await readEvents(response, function (name, data) {
+        if (name === "token") {
+          if (!text) pending.box.classList.remove("pending");
+          text += String(data.text || "");
+          pending.body.textContent = text;
+          scrollDown();
+        } else if (name === "final") {
+          final = data;
+        } else if (name === "error") {
+          failed = true;
+        }
+      });
+    } catch (e) {
+      failed = true;
+    }
+    if (!final || failed) {
+      fail(t.server, text ? null : pending);
+      return;
+    }
+    pending.box.classList.remove("pending");
+    pending.body.textContent = String(final.answer || text);
+    showSources(pending.box, final.sources);
+    scrollToStartOf(pending.box);
+    history.push({ role: "user", content: question }, { role: "assistant", content: String(final.answer || "") });
+  }
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    if (open) {
+      if (!log.childNodes.length) addMessage("bot", t.welcome);
+      input.focus();
+    }
+  }
+
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeButton.addEventListener("click", function () { setOpen(false); launcher.focus(); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { setOpen(false); launcher.focus(); }
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var question = input.value.trim();
+    if (!question || busy) return;
+    input.value = "";
+    ask(question).finally(function () {
+      busy = false;
+      sendButton.disabled = false;
+      input.focus();
+    });
+  });
+
+  function mount() {
+    document.body.appendChild(host);
+    if (startOpen) setOpen(true);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
