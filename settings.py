@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     answer_threshold_cross_language: float = Field(
         0.16, description="Minimum relevance of a quoted sentence in another language (extractive)."
     )
+    sentence_cache_size: int = Field(20000, ge=0, description="Sentence embeddings kept in memory for answers.")
     max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted by the extractive answerer.")
     llm_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible base URL.")
     llm_model: str = Field("default", description="Model name sent to the LLM server.")

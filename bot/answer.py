@@ -65,3 +65,13 @@ def sources_from_hits(hits: list[Hit], snippet_chars: int = 300) -> list[Source]
             )
         )
     return out
+
+
+def snippet_around(text: str, sentence: str, chars: int = 300) -> str:
+    """A window of `text` that shows `sentence` (the quoted evidence), with ellipses where it was cut."""
+    start = text.find(sentence)
+    if start < 0 or len(text) <= chars:
+        return text if len(text) <= chars else text[:chars].rstrip() + "…"
+    begin = max(0, min(start - (chars - len(sentence)) // 2, len(text) - chars))
+    window = text[begin : begin + max(chars, len(sentence))].strip()
+    return ("…" if begin > 0 else "") + window + ("…" if begin + chars < len(text) else "")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answer import Answer, sources_from_hits
+from bot.answer import Answer, snippet_around, sources_from_hits
 from bot.answerers import AnswerRequest
 from bot.prompt_files import language_name, render
+from bot.sentence_vectors import SentenceVectors
 from bot.sentences import matches_type, question_type, split_sentences
 from bot.tokens import tokenize
 from settings import Settings
@@ -34,6 +35,7 @@ class Candidate:
     similarity: float
     overlap: float
     cue: bool
+    chunk: str = ""  # the chunk it was cut from, shown as the source's snippet
 
     @property
     def relevance(self) -> float:
@@ -47,12 +49,13 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings, embedder: NamedEmbeddings) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.sentence_vectors = SentenceVectors(embedder, settings.sentence_cache_size)
 
     def candidates(self, request: AnswerRequest) -> list[Candidate]:
         qtype = question_type(request.standalone)
         weights = request.term_weights or {t: 1.0 for t in tokenize(request.standalone)}
         q_weight = sum(weights.values())
-        rows: list[tuple[str, int, str]] = []
+        rows: list[tuple[str, int, str, str]] = []
         seen: set[str] = set()
         for n, hit in enumerate(request.hits, start=1):
             title = hit.metadata.get("title", "")
@@ -60,15 +63,16 @@ class ExtractiveAnswerer:
                 for sentence in split_sentences(text):
                     if sentence not in seen and sentence != title:
                         seen.add(sentence)
-                        rows.append((sentence, n, hit.language))
+                        rows.append((sentence, n, hit.language, text))
         if not rows:
             return []
-        similarities = self.embedder.embed_array([r[0] for r in rows]) @ np.asarray(request.query_vector)
+        similarities = self.sentence_vectors([r[0] for r in rows]) @ np.asarray(request.query_vector)
         out = []
-        for (sentence, n, language), similarity in zip(rows, similarities):
+        for (sentence, n, language, chunk), similarity in zip(rows, similarities):
             s_tokens = set(tokenize(sentence))
             overlap = sum(w for t, w in weights.items() if t in s_tokens) / q_weight if q_weight else 0.0
-            out.append(Candidate(sentence, n, language, float(similarity), overlap, matches_type(sentence, qtype)))
+            cue = matches_type(sentence, qtype)
+            out.append(Candidate(sentence, n, language, float(similarity), overlap, cue, chunk))
         return out
 
     def _relevant(self, candidate: Candidate, language: str, factor: float = 1.0) -> bool:
@@ -100,6 +104,9 @@ class ExtractiveAnswerer:
         if foreign:
             note = render("source_note", language, languages=", ".join(language_name(x, language) for x in foreign))
         text = render("extractive", language, evidence=evidence, note=note).strip()
+        for candidate in reversed(chosen):  # the best quote of each source decides its snippet
+            source = sources[candidate.n - 1]
+            source.snippet = snippet_around(candidate.chunk, candidate.sentence, len(source.snippet) or 300)
         return Answer(request.question, text, language, True, sources)
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
