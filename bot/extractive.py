@@ -66,7 +66,10 @@ class ExtractiveAnswerer:
                         rows.append((sentence, n, hit.language, text))
         if not rows:
             return []
-        similarities = self.sentence_vectors([r[0] for r in rows]) @ np.asarray(request.query_vector)
+        query_vector = np.asarray(request.query_vector)
+        if query_vector.shape[-1] != self.embedder.dimension:  # the index uses another embedder
+            query_vector = self.embedder.embed_query_array(request.standalone)
+        similarities = self.sentence_vectors([r[0] for r in rows]) @ query_vector
         out = []
         for (sentence, n, language, chunk), similarity in zip(rows, similarities):
             s_tokens = set(tokenize(sentence))
