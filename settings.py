@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     cjk_char_weight: float = Field(
         2.5, gt=0, description="Length of one CJK character in Latin characters (content parity)."
     )
+    write_batch_chunks: int = Field(
+        256, gt=0, description="Chunks embedded and written to Chroma per batch (documents are never split)."
+    )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     max_text_chars: int = Field(5_000_000, gt=0, description="Extracted text longer than this is refused.")
     file_timeout_s: float = Field(60.0, gt=0, description="Per-file parse time limit.")

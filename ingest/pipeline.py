@@ -117,7 +117,17 @@ def make_chunks(loaded: LoadedDocument, record: DocumentRecord, settings: Settin
     return chunks
 
 
-def ingest_file(path: Path, index: ChromaIndex, settings: Settings, known: dict[str, DocumentRecord]) -> FileOutcome:
+@dataclass
+class PreparedDocument:
+    record: DocumentRecord
+    chunks: list[Chunk]
+    replaces_previous: bool
+
+
+def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord]) -> PreparedDocument | FileOutcome:
+    """Parse and chunk one file, or say that it is unchanged. Raises IngestError for a bad file."""
+    if not path.exists():
+        raise IngestError("no such file")
     source = str(path.resolve())
     size = path.stat().st_size
     if size > settings.max_file_mb * 1024 * 1024:
@@ -136,9 +146,31 @@ def ingest_file(path: Path, index: ChromaIndex, settings: Settings, known: dict[
     )
     chunks = make_chunks(loaded, record, settings)
     record = DocumentRecord(**{**record.as_metadata(), "chunks": len(chunks)})
-    index.write_document(record, chunks)
-    status = "updated" if previous is not None else "added"
-    return FileOutcome(source, status, chunks=len(chunks), language=record.language)
+    return PreparedDocument(record, chunks, previous is not None)
+
+
+class _BatchWriter:
+    """Collects prepared documents and writes them to the index a batch at a time (one Chroma write per batch);
+    each document's outcome is reported only once its batch is committed."""
+
+    def __init__(self, index: ChromaIndex, batch_chunks: int, emit: Callable[[FileOutcome], None]) -> None:
+        self.index, self.batch_chunks, self.emit = index, batch_chunks, emit
+        self.pending: list[PreparedDocument] = []
+
+    def add(self, document: PreparedDocument) -> None:
+        self.pending.append(document)
+        if sum(len(d.chunks) for d in self.pending) >= self.batch_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        replaced = {d.record.doc_id for d in batch if d.replaces_previous}
+        self.index.write_documents([(d.record, d.chunks) for d in batch], replaced)
+        for d in batch:
+            status = "updated" if d.replaces_previous else "added"
+            self.emit(FileOutcome(d.record.source, status, chunks=len(d.chunks), language=d.record.language))
 
 
 def ingest_paths(
@@ -150,25 +182,31 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest every file; a bad file is reported and skipped, never aborting the others.
 
-    `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file as soon as it is done."""
+    `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file once it is committed."""
     report = IngestReport()
+
+    def emit(outcome: FileOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
     with write_lock(settings):
         report.orphans_removed = index.repair()
         known = {r.doc_id: r for r in index.documents()}
-        files = collect_files(paths)
         embedded_before = index.embedder.documents_embedded
-        for path in progress(files) if progress else files:
+        writer = _BatchWriter(index, settings.write_batch_chunks, emit)
+        for path in progress(collect_files(paths)) if progress else collect_files(paths):
             try:
-                if not path.exists():
-                    raise IngestError("no such file")
-                outcome = ingest_file(path, index, settings, known)
+                prepared = prepare_file(path, settings, known)
             except IngestError as exc:
-                outcome = FileOutcome(str(path), "failed", str(exc))
+                prepared = FileOutcome(str(path), "failed", str(exc))
             except (OSError, RecursionError, MemoryError) as exc:
-                outcome = FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
-            report.outcomes.append(outcome)
-            if on_outcome:
-                on_outcome(outcome)
+                prepared = FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
+            if isinstance(prepared, PreparedDocument):
+                writer.add(prepared)
+            else:
+                emit(prepared)
+        writer.flush()
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
     return report
 

@@ -158,18 +158,27 @@ class ChromaIndex:
     # --- writing ---
     @_serialized
     def write_document(self, record: DocumentRecord, chunks: list[Chunk]) -> int:
-        """Store all chunks, then commit the record, then drop the previous version. Returns texts embedded."""
+        return self.write_documents([(record, chunks)], replaced={record.doc_id})
+
+    @_serialized
+    def write_documents(self, items: list[tuple[DocumentRecord, list[Chunk]]], replaced: set[str]) -> int:
+        """Store every chunk of a batch of documents, then commit their records, then drop the previous versions
+        of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded."""
+        chunks = [c for _, doc_chunks in items for c in doc_chunks]
         if chunks:
             self.vectorstore.add_texts(
-                texts=[c.text for c in chunks],
-                metadatas=[c.metadata for c in chunks],
-                ids=[c.chunk_id for c in chunks],
+                texts=[c.text for c in chunks], metadatas=[c.metadata for c in chunks], ids=[c.chunk_id for c in chunks]
             )
-        self.registry.upsert(
-            ids=[record.doc_id], embeddings=[[1.0]], metadatas=[record.as_metadata()], documents=[record.title]
-        )
-        self._remember(record.doc_id, record)
-        self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
+        records = [record for record, _ in items]
+        if records:
+            self.registry.upsert(
+                ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
+                metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
+            )
+        for record in records:
+            self._remember(record.doc_id, record)
+            if record.doc_id in replaced:
+                self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
         self._known_revision = self.revision()
         return len(chunks)
 

@@ -55,7 +55,8 @@ def assert_consistent(store: Path) -> int:
 def test_sigkill_at_several_points_then_rerun_completes(tmp_path):
     corpus, store = tmp_path / "corpus", tmp_path / "store"
     write_corpus(corpus, files=40, seed=1)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Small write batches, so that a run commits many times and the kills land between and inside batches.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FORUMQA_WRITE_BATCH_CHUNKS": "6"}
     rng = random.Random(7)
     kills = 0
     listed_after_kill = []
@@ -81,7 +82,7 @@ def test_sigkill_at_several_points_then_rerun_completes(tmp_path):
     assert kills >= 4, "the ingest finished before most kills: make the corpus bigger"
     assert listed_after_kill == sorted(listed_after_kill), "documents committed before a kill are never lost"
 
-    done = subprocess.run(ingest_cmd(store, corpus), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(ingest_cmd(store, corpus), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert assert_consistent(store) == 40
     settings = Settings(store_dir=store)
