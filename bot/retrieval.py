@@ -21,6 +21,7 @@ class HybridRetriever:
         self.settings = settings
         self._bm25: LanguageBM25 | None = None
         self._bm25_revision: str | None = None
+        self._editions: tuple[str, dict[tuple[str, str], str]] | None = None
         self._lock = threading.Lock()
 
     def bm25(self) -> LanguageBM25:
@@ -85,11 +86,15 @@ class HybridRetriever:
         return sorted(out, key=lambda h: -h.score)
 
     def _editions_in_language(self, edition_keys: set[str], language: str) -> dict[str, str]:
-        return {
-            r.edition: r.doc_id
-            for r in self.index.documents(fresh=False)
-            if r.edition in edition_keys and r.language == language
-        }
+        by_edition = self._editions_index()
+        return {key: by_edition[(key, language)] for key in edition_keys if (key, language) in by_edition}
+
+    def _editions_index(self) -> dict[tuple[str, str], str]:
+        """(edition key, language) -> doc_id, rebuilt only when the documents change."""
+        revision = self.index.revision()
+        if self._editions is None or self._editions[0] != revision:
+            self._editions = (revision, {(r.edition, r.language): r.doc_id for r in self.index.documents(fresh=False)})
+        return self._editions[1]
 
     def _best_chunk_of(self, doc_id: str, query_vector: list[float]) -> Hit | None:
         found = self.index.dense_search(query_vector, 3, where={"doc_id": doc_id})

@@ -61,6 +61,7 @@ class ChromaIndex:
         self.embedder = embedder
         self._lock = threading.RLock()
         self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
+        self._revision, self._revision_of = "", None
         self._open(client or make_chroma_client(settings))
         self._known_revision = self.revision()
 
@@ -149,8 +150,12 @@ class ChromaIndex:
 
     def revision(self) -> str:
         """Changes whenever a document is added, replaced or removed (cached for a moment)."""
-        items = sorted((r.doc_id, r.sha256) for r in self._registry(fresh=False).values())
-        return hashlib.sha1(repr(items).encode()).hexdigest()
+        records = self._registry(fresh=False)
+        if self._revision_of is not records:  # computed once per registry snapshot, not per question
+            items = sorted((r.doc_id, r.sha256) for r in records.values())
+            self._revision = hashlib.sha1(repr(items).encode()).hexdigest()
+            self._revision_of = records
+        return self._revision
 
     def chunk_total(self) -> int:
         return sum(r.chunks for r in self._registry(fresh=False).values())
