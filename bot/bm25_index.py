@@ -35,7 +35,7 @@ class LanguageBM25:
         self._indexes: dict[str, _LanguageIndex] = {}
         document_frequency: Counter[str] = Counter()
         for language, members in by_language.items():
-            tokenized = [tokenize(c.text) or ["\u2205"] for c in members]
+            tokenized = [tokenize(c.text, language) or ["\u2205"] for c in members]
             for tokens in tokenized:
                 document_frequency.update(set(tokens))
             model = bm25s.BM25()
@@ -51,7 +51,7 @@ class LanguageBM25:
 
     def search(self, question: str, language: str, k: int) -> list[ScoredChunk]:
         index = self._indexes.get(language)
-        tokens = tokenize(question)
+        tokens = tokenize(question, language)
         if index is None or not tokens:
             return []
         scores = index.model.get_scores(tokens)

@@ -53,7 +53,7 @@ class ExtractiveAnswerer:
 
     def candidates(self, request: AnswerRequest) -> list[Candidate]:
         qtype = question_type(request.standalone)
-        weights = request.term_weights or {t: 1.0 for t in tokenize(request.standalone)}
+        weights = request.term_weights or {t: 1.0 for t in tokenize(request.standalone, request.language)}
         q_weight = sum(weights.values())
         rows: list[tuple[str, int, str, str]] = []
         seen: set[str] = set()
@@ -72,7 +72,7 @@ class ExtractiveAnswerer:
         similarities = self.sentence_vectors([r[0] for r in rows]) @ query_vector
         out = []
         for (sentence, n, language, chunk), similarity in zip(rows, similarities):
-            s_tokens = set(tokenize(sentence))
+            s_tokens = set(tokenize(sentence, language))
             overlap = sum(w for t, w in weights.items() if t in s_tokens) / q_weight if q_weight else 0.0
             cue = matches_type(sentence, qtype)
             out.append(Candidate(sentence, n, language, float(similarity), overlap, cue, chunk))

@@ -33,8 +33,8 @@ class HybridRetriever:
                 self._bm25_revision = revision
             return self._bm25
 
-    def term_weights(self, question: str) -> dict[str, float]:
-        return self.bm25().term_weights(tokenize(question))
+    def term_weights(self, question: str, language: str) -> dict[str, float]:
+        return self.bm25().term_weights(tokenize(question, language))
 
     def retrieve(self, question: str, language: str, query_vector: list[float], top_k: int | None = None) -> list[Hit]:
         s = self.settings

@@ -30,8 +30,16 @@ def fold_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
-    """Tokens for BM25 and lexical overlap; Chinese runs go through jieba, the rest through a word regex."""
+@lru_cache(maxsize=4)
+def _stemmer(language: str):
+    import Stemmer  # PyStemmer: Snowball stemmers in C
+
+    return Stemmer.Stemmer({"en": "english", "es": "spanish"}[language])
+
+
+def tokenize(text: str, language: str | None = None, drop_stopwords: bool = True) -> list[str]:
+    """Tokens for BM25 and lexical overlap; Chinese runs go through jieba, the rest through a word regex.
+    English and Spanish words are stemmed (Snowball) when the text's language is given."""
     text = unicodedata.normalize("NFKC", text).lower()
     if _CJK.search(text):
         raw = [t.strip() for t in _jieba().lcut_for_search(text)]
@@ -40,4 +48,6 @@ def tokenize(text: str, drop_stopwords: bool = True) -> list[str]:
         tokens = _WORD.findall(fold_accents(text))
     if drop_stopwords:
         tokens = [t for t in tokens if t not in _STOPWORDS]
+    if language in ("en", "es"):
+        tokens = _stemmer(language).stemWords(tokens)
     return tokens
