@@ -195,7 +195,8 @@ def ingest_paths(
         known = {r.doc_id: r for r in index.documents()}
         embedded_before = index.embedder.documents_embedded
         writer = _BatchWriter(index, settings.write_batch_chunks, emit)
-        for path in progress(collect_files(paths)) if progress else collect_files(paths):
+        files = collect_files(paths)
+        for path in progress(files) if progress else files:
             try:
                 prepared = prepare_file(path, settings, known)
             except IngestError as exc:
@@ -208,6 +209,9 @@ def ingest_paths(
                 emit(prepared)
         writer.flush()
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
+    # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
+    position = {str(p): i for i, p in enumerate(files)} | {str(p.resolve()): i for i, p in enumerate(files)}
+    report.outcomes.sort(key=lambda o: position.get(o.path, len(files)))
     return report
 
 

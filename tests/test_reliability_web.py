@@ -145,7 +145,9 @@ def test_the_app_keeps_answering_while_an_ingest_runs_and_a_second_ingest_is_ref
             f"Nota {i}\n\n" + " ".join(f"El corredor logístico {i} conectará {j} puertos del Pacífico." for j in
                                        range(40)), encoding="utf-8")
     command = [sys.executable, "-m", "ingest", "--store", str(busy_app.store), str(corpus)]
-    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    small_batches = {**os.environ, "FORUMQA_WRITE_BATCH_CHUNKS": "8"}  # commits (and prints) early and often
+    first = subprocess.Popen(command, cwd=ROOT, env=small_batches, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
     try:
         assert first.stdout.readline().startswith(("added", "FAILED"))  # the first ingest holds the lock now
         second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
