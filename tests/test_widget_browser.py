@@ -122,11 +122,14 @@ def test_a_spent_rate_limit_shows_a_localized_message(app, sites, page):
     page.locator(".launcher").click()
     for attempt in range(RATE_LIMIT + 1):
         ask_widget(page, f"¿Dónde se celebró el foro? ({attempt})")
+        # The welcome message counts as the first bot message; the send button is enabled again only once the
+        # whole answer has streamed, and a question typed before that would be ignored.
         page.wait_for_function(
-            "n => document.querySelector('[data-forumqa-widget]').shadowRoot"
-            ".querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n",
+            "n => { const root = document.querySelector('[data-forumqa-widget]').shadowRoot;"
+            " return root.querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n"
+            " && !root.querySelector('button.send').disabled; }",
             arg=attempt + 1, timeout=ANSWER_TIMEOUT_MS,
-        )  # the welcome message counts as the first bot message
+        )
         if page.locator(".msg.error").count():
             break
     assert "Demasiadas preguntas" in page.locator(".msg.error").inner_text()
