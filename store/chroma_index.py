@@ -137,15 +137,17 @@ class ChromaIndex:
         self._registry_cache = (now, records)
         return records
 
-    def _remember(self, doc_id: str, record: DocumentRecord | None) -> None:
-        """Apply this process's own registry change to the cache instead of re-reading the registry."""
+    def _remember(self, changes: dict[str, DocumentRecord | None]) -> None:
+        """Apply this process's own registry changes (None: removed) to the cache instead of re-reading the
+        registry. The cache is copied, once per batch, because revision() tells snapshots apart by identity."""
         if self._registry_cache is None:
             return
         records = dict(self._registry_cache[1])
-        if record is None:
-            records.pop(doc_id, None)
-        else:
-            records[doc_id] = record
+        for doc_id, record in changes.items():
+            if record is None:
+                records.pop(doc_id, None)
+            else:
+                records[doc_id] = record
         self._registry_cache = (self._registry_cache[0], records)
 
     def revision(self) -> str:
@@ -180,8 +182,8 @@ class ChromaIndex:
                 ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
                 metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
             )
+        self._remember({r.doc_id: r for r in records})
         for record in records:
-            self._remember(record.doc_id, record)
             if record.doc_id in replaced:
                 self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
         self._known_revision = self.revision()
@@ -192,7 +194,7 @@ class ChromaIndex:
         if self.document(doc_id) is None:
             return False
         self.registry.delete(ids=[doc_id])
-        self._remember(doc_id, None)
+        self._remember({doc_id: None})
         self.chunks.delete(where={"doc_id": doc_id})
         self._known_revision = self.revision()
         return True
