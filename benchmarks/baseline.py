@@ -19,7 +19,7 @@ from langchain_chroma import Chroma
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from benchmarks.xquad import RANK_DEPTH, Paragraph, Question, Tally, distinct, write_paragraphs
+from benchmarks.xquad import RANK_DEPTH, Paragraph, Question, Tally, build_stats, distinct, write_paragraphs
 from store import NamedEmbeddings
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,7 @@ class BaselineIndex:
     seconds: float
 
     def stats(self) -> dict:
-        return {
-            "documents": self.documents, "chunks": self.chunks, "seconds": round(self.seconds, 2),
-            "chunks_per_s": round(self.chunks / self.seconds, 1) if self.seconds else None,
-        }
+        return build_stats(self.documents, self.chunks, self.seconds)
 
 
 def build_baseline(paragraphs: Sequence[Paragraph], workdir: Path, embedder: NamedEmbeddings) -> BaselineIndex:

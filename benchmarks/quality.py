@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from benchmarks.xquad import RANK_DEPTH, Paragraph, Question, Tally, distinct, write_paragraphs
+from benchmarks.xquad import RANK_DEPTH, Paragraph, Question, Tally, build_stats, distinct, write_paragraphs
 from bot import ForumQA
 from ingest.pipeline import ingest_paths
 from settings import Settings
@@ -30,10 +30,7 @@ class BuiltIndex:
     seconds: float
 
     def stats(self) -> dict:
-        return {
-            "documents": self.documents, "chunks": self.chunks, "seconds": round(self.seconds, 2),
-            "chunks_per_s": round(self.chunks / self.seconds, 1) if self.seconds else None,
-        }
+        return build_stats(self.documents, self.chunks, self.seconds)
 
 
 def build_index(paragraphs: Sequence[Paragraph], workdir: Path, embedder_kind: str,

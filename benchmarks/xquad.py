@@ -133,3 +133,11 @@ class Tally:
             "answer_hit": ratio(self.answer_hits, self.answers),
             "answers_n": self.answers,
         }
+
+
+def build_stats(documents: int, chunks: int, seconds: float) -> dict:
+    """The row of an index build in the report, ours or the baseline's."""
+    return {
+        "documents": documents, "chunks": chunks, "seconds": round(seconds, 2),
+        "chunks_per_s": round(chunks / seconds, 1) if seconds else None,
+    }
