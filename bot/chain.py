@@ -35,7 +35,9 @@ class ForumQA:
             RunnablePassthrough.assign(language=RunnableLambda(self._language))
             | RunnablePassthrough.assign(standalone=RunnableLambda(self._standalone))
             | RunnablePassthrough.assign(
-                query_vector=RunnableLambda(lambda x: self.index.embedder.embed_query_array(x["standalone"]))
+                query_vector=RunnableLambda(
+                    lambda x: self.index.embedder.embed_query_array(x["standalone"], x["language"])
+                )
             )
             | RunnablePassthrough.assign(hits=RunnableLambda(self._retrieve))
             | RunnablePassthrough.assign(

