@@ -179,7 +179,7 @@ class ChromaIndex:
         provisional = self.embedder.refinable
         if chunks and provisional:
             texts = [c.text for c in chunks]
-            self.chunks.add(
+            self.chunks.upsert(
                 ids=[c.chunk_id for c in chunks], documents=texts, metadatas=[c.metadata for c in chunks],
                 embeddings=self.embedder.embed_provisional(texts),
             )
