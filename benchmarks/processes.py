@@ -100,14 +100,17 @@ def http_post_json(url: str, payload: dict, timeout: float = 30.0) -> int:
 
 
 class AppProcess:
-    """`python app.py --store STORE --port PORT`, started and timed until GET /healthz answers 200."""
+    """`python app.py --store STORE --port PORT`, started and timed until GET /healthz answers 200.
+    With `bare=True`, the baseline instead: an echo Gradio chat and /healthz (benchmarks/bare_app.py)."""
 
-    def __init__(self, store: Path, embedder: str, port: int | None = None) -> None:
+    def __init__(self, store: Path, embedder: str, port: int | None = None, bare: bool = False) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()
+        args = ["-m", "benchmarks.bare_app", str(self.port)] if bare else [
+            "app.py", "--store", str(store), "--port", str(self.port)]
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "--store", str(store), "--port", str(self.port)],
+            [sys.executable, *args],
             cwd=ROOT, env=child_env(embedder=embedder, answerer="extractive"), stdout=self._log, stderr=self._log,
             start_new_session=True,
         )

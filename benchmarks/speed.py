@@ -133,9 +133,19 @@ def measure_latency(qa: ForumQA, index: ChromaIndex, questions: list[str], warmu
     }
 
 
+def measure_bare_app() -> float | None:
+    """Seconds to /healthz 200 of an echo Gradio chat: the floor that Gradio, FastAPI and uvicorn set."""
+    bare = AppProcess(Path("."), "fake", bare=True)
+    try:
+        return bare.wait_ready()
+    finally:
+        bare.stop()
+
+
 def measure_app(store: Path, embedder: str, questions: list[str]) -> dict:
     if not (ROOT / "app.py").is_file():
         return {"status": "n/a", "reason": "app.py does not exist yet"}
+    baseline = measure_bare_app()
     app = AppProcess(store, embedder)
     try:
         ready = app.wait_ready()
@@ -144,6 +154,7 @@ def measure_app(store: Path, embedder: str, questions: list[str]) -> dict:
         statuses = [http_post_json(f"{app.base}/api/ask", {"question": q, "lang": "auto"}) for q in questions]
         return {
             "status": "ok", "ready_s": round(ready, 2), "queries": len(statuses),
+            "bare_gradio_ready_s": round(baseline, 2) if baseline else None,
             "queries_ok": sum(s == 200 for s in statuses), "query_statuses": sorted(set(statuses)),
             "peak_rss_mb": round(app.peak_rss_mb() or 0.0, 1),
         }

@@ -20,7 +20,6 @@ def create_app(settings: Settings) -> FastAPI:
     from web.chat_ui import CSS, THEME, build_chat_ui
 
     context = build_context(settings)
-    warm_up_in_background(context)
     app = FastAPI(
         title="Forum reports QA",
         summary="Questions in Chinese, Spanish or English, answered from the forum reports with their sources.",
@@ -34,7 +33,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(widget.router)
     # Mounted last: `/` catches every path the routes above do not serve.
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         app, build_chat_ui(context), path="/", theme=THEME, css=CSS, footer_links=["api"],
         max_file_size=GRADIO_MAX_FILE_SIZE, ssr_mode=False, show_error=False, run_history=False,
     )
+    warm_up_in_background(context)  # last, so it does not compete with building the app for the GIL
+    return app
