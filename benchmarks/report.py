@@ -161,7 +161,7 @@ def _speed_section(speed: dict) -> list[str]:
     ]
     if app.get("status") == "ok":
         rows += [
-            ["app ready (spawn → /healthz 200)", f"{app['ready_s']} s"],
+            ["app ready (spawn → /healthz 200, median)", f"{app['ready_s']} s (runs: {app.get('ready_runs_s')})"],
             ["  baseline: an echo Gradio chat on FastAPI, same run", f"{app.get('bare_gradio_ready_s')} s"],
             [f"app peak RSS (after {app['queries']} /api/ask, {app['queries_ok']} ok)", f"{app['peak_rss_mb']} MiB"],
         ]

@@ -41,7 +41,7 @@ class Profile:
 
 FULL = Profile("full", None, None, ("usem3+e5", "usem3", "e5"), {"usem3+e5": 1, "usem3": 1, "e5": 10})
 QUICK = Profile("quick", 24, 1, ("usem3+e5",), {"usem3+e5": 1},
-                SpeedPlan(documents=40, large_chunks=200, questions=24, warmup=3, app_queries=5))
+                SpeedPlan(documents=40, large_chunks=200, questions=24, warmup=3, app_queries=5, app_starts=1))
 
 
 def run_quality(dataset: Path, profile: Profile, workdir: Path, save) -> dict:

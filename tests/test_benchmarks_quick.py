@@ -49,6 +49,7 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     assert speed["app"]["status"] in {"ok", "n/a", "failed"}
     if speed["app"]["status"] == "ok":
         assert speed["app"]["ready_s"] > 0 and speed["app"]["peak_rss_mb"] > 0
+        assert speed["app"]["bare_gradio_ready_s"] > 0  # the start-up baseline of the same run
 
     quality = results["quality"]
     if not default_dataset_dir().is_dir():

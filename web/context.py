@@ -49,9 +49,9 @@ def build_context(settings: Settings) -> WebContext:
     return WebContext(settings, index, ForumQA(settings, index), FeedbackLog(settings.feedback_path))
 
 
-def warm_up_in_background(ctx: WebContext) -> threading.Thread:
-    """Answer one throwaway question off the request path: the first visitor should not pay for loading the
-    tokenizers, the language detector and the BM25 index."""
+def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Thread:
+    """Answer one throwaway question off the request path, `delay_s` from now: the first visitor should not pay
+    for loading the tokenizers, the language detector and the BM25 index."""
 
     def run() -> None:
         try:
@@ -59,7 +59,8 @@ def warm_up_in_background(ctx: WebContext) -> threading.Thread:
         except Exception as exc:  # a failed warm-up only means a slower first answer
             log.warning("warm-up question failed: %s", exc)
 
-    thread = threading.Thread(target=run, name="forumqa-warm-up", daemon=True)
+    thread = threading.Timer(delay_s, run)
+    thread.name, thread.daemon = "forumqa-warm-up", True
     thread.start()
     return thread
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from settings import Settings
@@ -11,6 +13,9 @@ from web.errors import install_error_handlers
 from web.security import RateLimiter, add_origin_policy
 
 GRADIO_MAX_FILE_SIZE = "1mb"  # the chat takes no files; Gradio's own upload route gets a small limit
+# The warm-up (building BM25 over every chunk) holds the GIL for seconds on a large store; started once the
+# server listens, and a moment later, it no longer delays the first health check by ~1 s.
+WARM_UP_DELAY_S = 1.0
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -20,7 +25,14 @@ def create_app(settings: Settings) -> FastAPI:
     from web.chat_ui import CSS, THEME, build_chat_ui
 
     context = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        warm_up_in_background(context, WARM_UP_DELAY_S)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Forum reports QA",
         summary="Questions in Chinese, Spanish or English, answered from the forum reports with their sources.",
         docs_url="/docs",
@@ -33,9 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(widget.router)
     # Mounted last: `/` catches every path the routes above do not serve.
-    app = gr.mount_gradio_app(
+    return gr.mount_gradio_app(
         app, build_chat_ui(context), path="/", theme=THEME, css=CSS, footer_links=["api"],
         max_file_size=GRADIO_MAX_FILE_SIZE, ssr_mode=False, show_error=False, run_history=False,
     )
-    warm_up_in_background(context)  # last, so it does not compete with building the app for the GIL
-    return app
