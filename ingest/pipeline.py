@@ -215,9 +215,11 @@ def ingest_paths(
                 emit(prepared)
         writer.flush()
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
+        pending = index.pending_refinement()
         if refine:
-            report.chunks_refined = _refine(index, on_refining)
-        report.left_provisional = len(index.pending_refinement())
+            report.chunks_refined = _refine(index, pending, on_refining)
+            pending = []
+        report.left_provisional = len(pending)
     # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
     position = {str(p): i for i, p in enumerate(files)} | {str(p.resolve()): i for i, p in enumerate(files)}
     report.outcomes.sort(key=lambda o: position.get(o.path, len(files)))
@@ -228,11 +230,10 @@ def refine_pending(index: ChromaIndex, settings: Settings, on_refining: Callable
     """Give every provisional document its final vectors (after `ingest --no-refine` or an interrupted ingest)."""
     with write_lock(settings):
         index.repair()
-        return _refine(index, on_refining)
+        return _refine(index, index.pending_refinement(), on_refining)
 
 
-def _refine(index: ChromaIndex, on_refining: Callable[[int], None] | None) -> int:
-    pending = index.pending_refinement()
+def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Callable[[int], None] | None) -> int:
     if on_refining and pending:
         on_refining(sum(r.chunks for r in pending))
     return sum(index.refine(record) for record in pending)

@@ -201,7 +201,8 @@ class ChromaIndex:
         return len(chunks)
 
     def pending_refinement(self) -> list[DocumentRecord]:
-        return [r for r in self.documents() if r.vectors == "provisional"]
+        """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
+        return [r for r in self.documents(fresh=False) if r.vectors == "provisional"]
 
     @_serialized
     def refine(self, record: DocumentRecord) -> int:

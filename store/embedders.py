@@ -15,6 +15,8 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from settings import Settings
 
+_RECENT_QUERIES = 64
+
 
 class MissingBackend(RuntimeError):
     """The chosen embedder's package is not installed."""
@@ -37,6 +39,7 @@ class NamedEmbeddings(Embeddings):
         self.documents_embedded = 0
         # Native backends are not guaranteed re-entrant; the web app embeds from several threads.
         self._lock = threading.Lock()
+        self._recent_queries: dict[str, np.ndarray] = {}
 
     @abstractmethod
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
@@ -54,9 +57,16 @@ class NamedEmbeddings(Embeddings):
         return self.embed_query_array(text).tolist()
 
     def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
-        """`language` (the question's) matters only to embedders that weigh their parts by it."""
+        """`language` (the question's) matters only to embedders that weigh their parts by it. The last few
+        questions are remembered: retrieval and the extractive answerer embed the same question."""
         with self._lock:
-            return np.asarray(self._encode([text], is_query=True), dtype=np.float32)[0]
+            vector = self._recent_queries.get(text)
+            if vector is None:
+                vector = np.asarray(self._encode([text], is_query=True), dtype=np.float32)[0]
+                self._recent_queries[text] = vector
+                if len(self._recent_queries) > _RECENT_QUERIES:
+                    del self._recent_queries[next(iter(self._recent_queries))]
+            return vector
 
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         """Passage-side embeddings as one normalised (N, d) array, without the LangChain list round-trip."""
@@ -185,8 +195,7 @@ class FusedEmbeddings(NamedEmbeddings):
 
     def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
         w = self._weight(language)
-        with self._lock:
-            fast, slow = self.fast._encode([text], True)[0], self.slow._encode([text], True)[0]
+        fast, slow = self.fast.embed_query_array(text), self.slow.embed_query_array(text)
         return np.hstack([w * fast, (1 - w) * slow]).astype(np.float32)
 
     def embed_provisional(self, texts: Sequence[str]) -> np.ndarray:
