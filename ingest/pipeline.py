@@ -217,7 +217,7 @@ def ingest_paths(
         report.chunks_embedded = index.embedder.documents_embedded - embedded_before
         pending = index.pending_refinement()
         if refine:
-            report.chunks_refined = _refine(index, pending, on_refining)
+            report.chunks_refined = _refine(index, pending, on_refining, settings.write_batch_chunks)
             pending = []
         report.left_provisional = len(pending)
     # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
@@ -230,13 +230,21 @@ def refine_pending(index: ChromaIndex, settings: Settings, on_refining: Callable
     """Give every provisional document its final vectors (after `ingest --no-refine` or an interrupted ingest)."""
     with write_lock(settings):
         index.repair()
-        return _refine(index, index.pending_refinement(), on_refining)
+        return _refine(index, index.pending_refinement(), on_refining, settings.write_batch_chunks)
 
 
-def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Callable[[int], None] | None) -> int:
+def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Callable[[int], None] | None,
+            batch_chunks: int) -> int:
+    """Refine in batches of about `batch_chunks` chunks: mE5 uses every core only on batches of several texts."""
     if on_refining and pending:
         on_refining(sum(r.chunks for r in pending))
-    return sum(index.refine(record) for record in pending)
+    refined, batch = 0, []
+    for record in pending:
+        batch.append(record)
+        if sum(r.chunks for r in batch) >= batch_chunks:
+            refined += index.refine(batch)
+            batch = []
+    return refined + (index.refine(batch) if batch else 0)
 
 
 def remove_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings) -> list[tuple[str, bool]]:

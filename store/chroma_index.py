@@ -205,25 +205,27 @@ class ChromaIndex:
         return [r for r in self.documents(fresh=False) if r.vectors == "provisional"]
 
     @_serialized
-    def refine(self, record: DocumentRecord) -> int:
-        """Give a provisional document its final vectors, then mark its record final (the commit point: a crash
-        in between leaves it provisional, to be refined again). Returns the chunks refined."""
-        current = self.document(record.doc_id)
-        if current is None or current.sha256 != record.sha256 or current.vectors != "provisional":
+    def refine(self, records: list[DocumentRecord]) -> int:
+        """Give provisional documents their final vectors (one batch: one Chroma read, one update), then mark
+        their records final, the commit point: a crash in between leaves them provisional, to be refined again.
+        A record that is no longer the stored version, or no longer provisional, is skipped. Returns chunks."""
+        registry = self._registry(fresh=False)  # the caller holds the write lock: nobody else changes it
+        current = [registry.get(r.doc_id) for r in records]
+        todo = {c.doc_id: c for r, c in zip(records, current)
+                if c is not None and c.sha256 == r.sha256 and c.vectors == "provisional"}
+        if not todo:
             return 0
-        got = self.chunks.get(
-            where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]},
-            include=["documents", "embeddings"],
-        )
-        if got["ids"]:
-            vectors = self.embedder.refine(np.asarray(got["embeddings"]), got["documents"])
-            self.chunks.update(ids=got["ids"], embeddings=vectors)
-        final = replace(current, vectors="final")
-        self.registry.upsert(ids=[final.doc_id], embeddings=[[1.0]], metadatas=[final.as_metadata()],
-                             documents=[final.title])
-        self._remember({final.doc_id: final})
+        got = self.chunks.get(where={"doc_id": {"$in": list(todo)}}, include=["documents", "embeddings", "metadatas"])
+        keep = [i for i, meta in enumerate(got["metadatas"]) if todo[meta["doc_id"]].sha256 == meta.get("sha256")]
+        if keep:
+            vectors = self.embedder.refine(np.asarray(got["embeddings"])[keep], [got["documents"][i] for i in keep])
+            self.chunks.update(ids=[got["ids"][i] for i in keep], embeddings=vectors)
+        final = [replace(record, vectors="final") for record in todo.values()]
+        self.registry.upsert(ids=[r.doc_id for r in final], embeddings=[[1.0]] * len(final),
+                             metadatas=[r.as_metadata() for r in final], documents=[r.title for r in final])
+        self._remember({r.doc_id: r for r in final})
         self._known_revision = self.revision()
-        return len(got["ids"])
+        return len(keep)
 
     @_serialized
     def remove_document(self, doc_id: str) -> bool:

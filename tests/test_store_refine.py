@@ -98,7 +98,7 @@ def test_an_edited_provisional_document_is_replaced_not_refined(make_settings, c
     report = ingest_paths([corpus], index, settings)
 
     assert report.count("updated") == 1 and report.left_provisional == 0
-    assert index.refine(stale) == 0  # an old version is never refined over the new one
+    assert index.refine([stale]) == 0  # an old version is never refined over the new one
     current = index.document(stale.doc_id)
     assert current.sha256 != stale.sha256 and current.vectors == "final"
     assert index.count_chunks(stale.doc_id, stale.sha256) == 0
