@@ -238,12 +238,13 @@ def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Call
     """Refine in batches of about `batch_chunks` chunks: mE5 uses every core only on batches of several texts."""
     if on_refining and pending:
         on_refining(sum(r.chunks for r in pending))
-    refined, batch = 0, []
+    refined, batch, size = 0, [], 0
     for record in pending:
         batch.append(record)
-        if sum(r.chunks for r in batch) >= batch_chunks:
+        size += record.chunks
+        if size >= batch_chunks:
             refined += index.refine(batch)
-            batch = []
+            batch, size = [], 0
     return refined + (index.refine(batch) if batch else 0)
 
 

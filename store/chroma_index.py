@@ -62,9 +62,9 @@ class ChromaIndex:
         self.embedder = embedder
         self._lock = threading.RLock()
         self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
-        self._revision, self._revision_of = "", None
+        self._revisions, self._revisions_of = ("", ""), None
         self._open(client or make_chroma_client(settings))
-        self._known_revision = self.revision()
+        self._known_state = self.state()
 
     def _open(self, client) -> None:
         self.client = client
@@ -86,17 +86,17 @@ class ChromaIndex:
 
     def _follow_other_writers(self) -> None:
         """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
-        beside the web app) added; when the registry shows such a change, open the store afresh."""
+        beside the web app) added or refined; when the registry shows such a change, open the store afresh."""
         if self.settings.chroma_host:
             return
-        revision = self.revision()
-        if revision != self._known_revision:
+        state = self.state()
+        if state != self._known_state:
             log.info("store changed by another process; reopening it")
             from chromadb.api.client import SharedSystemClient
 
             SharedSystemClient.clear_system_cache()
             self._open(make_chroma_client(self.settings))
-            self._known_revision = revision
+            self._known_state = state
 
     def _check_embedder(self) -> None:
         existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
@@ -152,14 +152,22 @@ class ChromaIndex:
         self._registry_cache = (self._registry_cache[0], records)
 
     def revision(self) -> str:
-        """Changes whenever a document is added, replaced or removed (cached for a moment)."""
+        """Changes whenever a document's text is added, replaced or removed (cached for a moment): what BM25 and
+        the edition index are built from. Refining vectors leaves it alone."""
+        return self._revision_pair()[0]
+
+    def state(self) -> str:
+        """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
+        return self._revision_pair()[1]
+
+    def _revision_pair(self) -> tuple[str, str]:
         records = self._registry(fresh=False)
-        if self._revision_of is not records:  # computed once per registry snapshot, not per question
-            # Refined vectors count as a change: an embedded reader in another process must reopen to see them.
-            items = sorted((r.doc_id, r.sha256, r.vectors) for r in records.values())
-            self._revision = hashlib.sha1(repr(items).encode()).hexdigest()
-            self._revision_of = records
-        return self._revision
+        if self._revisions_of is not records:  # computed once per registry snapshot, not per question
+            texts = sorted((r.doc_id, r.sha256) for r in records.values())
+            vectors = sorted(r.doc_id for r in records.values() if r.vectors == "provisional")
+            self._revisions = tuple(hashlib.sha1(repr(x).encode()).hexdigest() for x in (texts, (texts, vectors)))
+            self._revisions_of = records
+        return self._revisions
 
     def chunk_total(self) -> int:
         return sum(r.chunks for r in self._registry(fresh=False).values())
@@ -188,17 +196,21 @@ class ChromaIndex:
                 texts=[c.text for c in chunks], metadatas=[c.metadata for c in chunks], ids=[c.chunk_id for c in chunks]
             )
         records = [replace(record, vectors="provisional") if provisional else record for record, _ in items]
+        self._commit_records(records)
+        for record in records:
+            if record.doc_id in replaced:
+                self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
+        self._known_state = self.state()
+        return len(chunks)
+
+    def _commit_records(self, records: list[DocumentRecord]) -> None:
+        """Write registry records (the commit point of their documents) and apply them to the cache."""
         if records:
             self.registry.upsert(
                 ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
                 metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
             )
         self._remember({r.doc_id: r for r in records})
-        for record in records:
-            if record.doc_id in replaced:
-                self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
-        self._known_revision = self.revision()
-        return len(chunks)
 
     def pending_refinement(self) -> list[DocumentRecord]:
         """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
@@ -220,11 +232,8 @@ class ChromaIndex:
         if keep:
             vectors = self.embedder.refine(np.asarray(got["embeddings"])[keep], [got["documents"][i] for i in keep])
             self.chunks.update(ids=[got["ids"][i] for i in keep], embeddings=vectors)
-        final = [replace(record, vectors="final") for record in todo.values()]
-        self.registry.upsert(ids=[r.doc_id for r in final], embeddings=[[1.0]] * len(final),
-                             metadatas=[r.as_metadata() for r in final], documents=[r.title for r in final])
-        self._remember({r.doc_id: r for r in final})
-        self._known_revision = self.revision()
+        self._commit_records([replace(record, vectors="final") for record in todo.values()])
+        self._known_state = self.state()
         return len(keep)
 
     @_serialized
@@ -234,7 +243,7 @@ class ChromaIndex:
         self.registry.delete(ids=[doc_id])
         self._remember({doc_id: None})
         self.chunks.delete(where={"doc_id": doc_id})
-        self._known_revision = self.revision()
+        self._known_state = self.state()
         return True
 
     @_serialized

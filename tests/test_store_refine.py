@@ -37,12 +37,13 @@ def test_provisional_documents_are_searchable_then_refined(make_settings, corpus
     assert answer.answered and answer.sources[0].source.endswith("climate.txt")
 
     provisional = stored_vectors(index)
-    revision = index.revision()
+    revision, state = index.revision(), index.state()
     refined = refine_pending(index, settings)
 
     assert refined == len(provisional) > 0
     assert {r.vectors for r in index.documents()} == {"final"}
-    assert index.revision() != revision  # embedded readers in other processes reopen the store
+    assert index.state() != state  # embedded readers in other processes reopen the store
+    assert index.revision() == revision  # the texts are unchanged: BM25 is not rebuilt
     final = stored_vectors(index)
     fast = fused_embedder.fast.dimension
     got = index.chunks.get(include=["documents"])
