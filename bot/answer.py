@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass
@@ -44,7 +44,8 @@ class Answer:
     answer: str
     language: str
     answered: bool
-    sources: list[Source] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)  # only those the answer cites, numbered as cited
+    also_retrieved: list[Source] = field(default_factory=list)  # found but not cited (n=0), shown apart if at all
     warnings: list[str] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
 
@@ -75,3 +76,15 @@ def snippet_around(text: str, sentence: str, chars: int = 300) -> str:
     begin = max(0, min(start - (chars - len(sentence)) // 2, len(text) - chars))
     window = text[begin : begin + max(chars, len(sentence))].strip()
     return ("…" if begin > 0 else "") + window + ("…" if begin + chars < len(text) else "")
+
+
+def cite(sources: list[Source], cited: list[int]) -> tuple[list[Source], list[Source], dict[int, int]]:
+    """Split retrieved sources into the ones an answer cites (renumbered 1.. in order of first citation) and the
+    rest (n=0). Returns (cited, also_retrieved, old number -> new number) so the answer text can be renumbered."""
+    renumber: dict[int, int] = {}
+    for n in cited:
+        if 1 <= n <= len(sources) and n not in renumber:
+            renumber[n] = len(renumber) + 1
+    used = [replace(sources[old - 1], n=new) for old, new in renumber.items()]
+    rest = [replace(s, n=0) for i, s in enumerate(sources, start=1) if i not in renumber]
+    return used, rest, renumber
