@@ -58,7 +58,10 @@ class ForumQA:
         return " ".join(question.split())
 
     def _language(self, x: dict) -> str:
-        return x["lang"] if x.get("lang") in SERVED else detect_question_language(x["question"])
+        """An explicit lang wins; else the question's language, the UI's language deciding ambiguous text."""
+        if x.get("lang") in SERVED:
+            return x["lang"]
+        return detect_question_language(x["question"], prior=x.get("ui_lang"))
 
     def _standalone(self, x: dict) -> str:
         if not x.get("history"):
@@ -76,13 +79,18 @@ class ForumQA:
             term_weights=x["term_weights"],
         )
 
-    def prepare(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> AnswerRequest:
+    def prepare(self, question: str, lang: str = "auto", history: list[dict] | None = None,
+                ui_lang: str | None = None) -> AnswerRequest:
+        """`ui_lang`: the visitor's interface language (zh/es/en, or None), used with lang=auto only, when the
+        question's own language is ambiguous (a name alone, "OK")."""
         clean = self.validate(question, lang)
-        return self.chain.invoke({"question": clean, "lang": lang, "history": history or []})
+        return self.chain.invoke({"question": clean, "lang": lang, "history": history or [], "ui_lang": ui_lang})
 
-    def ask(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> Answer:
-        return self.answerer.answer(self.prepare(question, lang, history))
+    def ask(self, question: str, lang: str = "auto", history: list[dict] | None = None,
+            ui_lang: str | None = None) -> Answer:
+        return self.answerer.answer(self.prepare(question, lang, history, ui_lang))
 
-    def stream(self, question: str, lang: str = "auto", history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, lang: str = "auto", history: list[dict] | None = None,
+               ui_lang: str | None = None) -> Iterator[str | Answer]:
         """Text pieces, then the final Answer (with sources)."""
-        yield from self.answerer.stream(self.prepare(question, lang, history))
+        yield from self.answerer.stream(self.prepare(question, lang, history, ui_lang))

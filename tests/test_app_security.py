@@ -8,7 +8,7 @@ import pytest
 from bot import Answer, Source
 from web.render import escape_markdown, render_answer
 from web.security import OriginCheckMiddleware, RateLimiter
-from web.ui_text import language_from_accept, ui_language
+from web.ui_text import language_from_accept, served_language_from_accept, ui_language
 from web.uploads import safe_file_name
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script> [click](javascript:alert(3)) http://evil.example'
@@ -97,3 +97,9 @@ def test_auto_language_follows_the_browser(header, expected):
 
 def test_a_chosen_language_wins_over_the_browser():
     assert ui_language("zh", "es-ES") == "zh"
+
+
+def test_the_question_language_prior_is_a_served_language_the_browser_wants_or_none():
+    assert served_language_from_accept("de-DE,es;q=0.4") == "es"
+    assert served_language_from_accept("es;q=0,en;q=0.5") == "en"  # q=0: not wanted
+    assert served_language_from_accept("de-DE") is None and served_language_from_accept(None) is None

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot import Answer
 from web.context import Context, WebContext
+from web.ui_text import served_language_from_accept
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class AskRequest(BaseModel):
         examples=["¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"],
     )
     lang: Literal["auto", "zh", "es", "en"] = Field(
-        "auto", description="Answer language; auto answers in the question's language."
+        "auto", description="Answer language; auto answers in the question's language (Accept-Language "
+                   "decides when that is ambiguous)."
     )
     history: list[ChatTurn] = Field(
         default_factory=list, max_length=200, description="Earlier messages of this conversation, oldest first."
@@ -58,6 +60,19 @@ def rate_limit(request: Request) -> None:
     request.app.state.rate_limiter.enforce(request)
 
 
+def question_language_prior(
+    accept_language: Annotated[str | None, Header(
+        description="The visitor's languages (the widget sends its page language). With lang=auto, the first "
+                    "of zh, es, en listed here decides the answer language when the question's own is ambiguous "
+                    "(a name alone, \"OK\"); a question in a clear language is answered in that language.",
+    )] = None,
+) -> str | None:
+    return served_language_from_accept(accept_language)
+
+
+UiLanguage = Annotated[str | None, Depends(question_language_prior)]
+
+
 def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     keep = ctx.settings.max_history_messages
     turns = body.history[-keep:] if keep else []
@@ -68,18 +83,19 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     "/api/ask", response_model=Answer, dependencies=[Depends(limit_body_size), Depends(rate_limit)],
     summary="Answer a question with its sources",
 )
-def ask(body: AskRequest, ctx: Context) -> Answer:
-    return ctx.qa.ask(body.question, body.lang, _history(body, ctx))
+def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
+    return ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
 
 
 def sse_event(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict]) -> Iterator[str]:
+def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict],
+                  ui_lang: str | None = None) -> Iterator[str]:
     """`token` events with text pieces, then one `final` event with the whole answer (sources included)."""
     try:
-        for piece in ctx.qa.stream(question, lang, history):
+        for piece in ctx.qa.stream(question, lang, history, ui_lang):
             if isinstance(piece, Answer):
                 yield sse_event("final", piece.to_dict())
             else:
@@ -99,10 +115,10 @@ def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict]
                        "(as /api/ask returns it), or `event: error` with {\"detail\": ...}.",
     }},
 )
-def chat(body: AskRequest, ctx: Context) -> StreamingResponse:
+def chat(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
     ctx.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
     return StreamingResponse(
-        answer_events(ctx, body.question, body.lang, _history(body, ctx)),
+        answer_events(ctx, body.question, body.lang, _history(body, ctx), ui_lang),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

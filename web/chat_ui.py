@@ -11,7 +11,7 @@ import gradio as gr
 from bot import Answer, InvalidQuestion
 from web.context import WebContext
 from web.render import message_text, render_answer, render_partial
-from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, text, ui_language
+from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, served_language_from_accept, text, ui_language
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,13 @@ class ChatHandlers:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
 
-    def chat(self, message: str, history: list[dict], lang: str, answers: dict) -> Iterator[tuple[str, dict]]:
+    def chat(self, message: str, history: list[dict], lang: str, answers: dict,
+             request: gr.Request | None = None) -> Iterator[tuple[str, dict]]:
+        """With the Auto choice, the browser's language (Accept-Language) decides an ambiguous question's."""
         answers = dict(answers or {})
         lang = lang or "auto"
-        ui = ui_language(lang)
+        accept = request.headers.get("accept-language") if request is not None else None
+        ui = ui_language(lang, accept)
         try:
             self.ctx.qa.validate(message, lang)
         except InvalidQuestion as exc:
@@ -57,7 +60,7 @@ class ChatHandlers:
         turns = _history_for_chain(history, answers)[-keep:] if keep else []
         partial = ""
         try:
-            for piece in self.ctx.qa.stream(message, lang, turns):
+            for piece in self.ctx.qa.stream(message, lang, turns, served_language_from_accept(accept)):
                 if isinstance(piece, Answer):
                     answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict()}
                     yield render_answer(piece, ui_language(lang) if lang != "auto" else piece.language), answers
@@ -116,8 +119,8 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
             max_length=ctx.settings.max_question_chars, lines=1, max_lines=6,
         )
 
-        def chat(message: str, history: list[dict], lang: str, answers: dict):
-            yield from handlers.chat(message, history, lang, answers)
+        def chat(message: str, history: list[dict], lang: str, answers: dict, request: gr.Request):
+            yield from handlers.chat(message, history, lang, answers, request)
 
         gr.ChatInterface(
             chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers], additional_outputs=[answers],

@@ -67,8 +67,8 @@ def text(lang: str, key: str, **values: object) -> str:
     return table[key].format(**values) if values else table[key]
 
 
-def language_from_accept(header: str | None) -> str:
-    """The first served language in an Accept-Language header (quality order), else English."""
+def served_language_from_accept(header: str | None) -> str | None:
+    """The first served language in an Accept-Language header (quality order; q=0 means not wanted), or None."""
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((header or "").split(",")):
         tag, _, params = part.strip().partition(";")
@@ -79,10 +79,15 @@ def language_from_accept(header: str | None) -> str:
             except ValueError:
                 quality = 0.0
         ranked.append((-quality, position, tag.strip().lower().split("-")[0]))
-    for _, _, primary in sorted(ranked):
-        if primary in SERVED_UI:
+    for negative_quality, _, primary in sorted(ranked):
+        if primary in SERVED_UI and negative_quality < 0:
             return primary
-    return DEFAULT_UI
+    return None
+
+
+def language_from_accept(header: str | None) -> str:
+    """The first served language in an Accept-Language header (quality order), else English."""
+    return served_language_from_accept(header) or DEFAULT_UI
 
 
 def ui_language(choice: str | None, accept_language: str | None = None) -> str:

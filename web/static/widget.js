@@ -5,6 +5,8 @@
  * Optional attributes: data-lang (zh|es|en), data-position (bottom-right|bottom-left), data-title,
  * data-color (any CSS color), data-open (true). Vanilla JS, no build step, no secret: it talks to the
  * /api/chat route of the server it was loaded from and renders everything as text (never as HTML).
+ * Its language (data-lang, else the page's, else the browser's) goes out as Accept-Language: the server
+ * answers a question whose own language is ambiguous (a name alone) in it.
  */
 (function () {
   "use strict";
@@ -238,7 +240,7 @@
     try {
       response = await fetch(API_BASE + "/api/chat", {
         method: "POST",
-        headers: { "Content-Type": "application/json", "X-Session-Id": SESSION },
+        headers: { "Content-Type": "application/json", "X-Session-Id": SESSION, "Accept-Language": lang },
         body: JSON.stringify({ question: question, lang: "auto", history: history.slice(-MAX_HISTORY) })
       });
     } catch (e) {
