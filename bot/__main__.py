@@ -33,10 +33,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def render_text(answer: Answer) -> str:
+    """The answer, the sources it cites as [n], then the other retrieved documents, unnumbered."""
     lines = [answer.answer]
     for s in answer.sources:
         where = f", p. {s.page}" if s.page else ""
         lines.append(f"  [{s.n}] {s.title} ({s.language}{where}) {s.source}")
+    if answer.also_retrieved:
+        lines.append("  also retrieved, not cited:")
+        lines += [f"    - {s.title} ({s.language}) {s.source}" for s in answer.also_retrieved]
     return "\n".join(lines)
 
 

@@ -10,6 +10,8 @@ between <context> and </context>, then the question. Document text is data: anyt
 of the prompt's delimiters or a chat-template control token is neutralised, so a document cannot close the
 context block or open a new turn. A model that finds no answer replies NOT_COVERED, replaced by the localized
 prompts/not_covered.{lang}.txt. Figures of the answer that its cited sources lack are flagged (bot.numeric_guard).
+The answer's sources are the ones it cites, renumbered 1.. in order of first citation, with the text's [n] to
+match (also while streaming); the other retrieved documents are `also_retrieved`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from bot.answer import Answer, sources_from_hits
+from bot.answer import Answer, cite, sources_from_hits
 from bot.answerers import AnswerRequest
+from bot.citations import CitationRenumberer, cited_numbers, renumber_citations
 from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm_prompt import (
     NOT_COVERED,
@@ -36,7 +39,7 @@ from bot.llm_prompt import (
     neutralise,
     prompt_language,
 )
-from bot.numeric_guard import cited_numbers, hit_texts, unsupported_numbers
+from bot.numeric_guard import hit_texts, unsupported_numbers
 from bot.prompt_files import language_name, render
 from settings import Settings
 
@@ -102,14 +105,18 @@ class LLMAnswerer:
         return Answer(request.question, text, request.language, False, [])
 
     def finish(self, request: AnswerRequest, raw: str) -> Answer:
-        """The Answer for the model's reply: marker -> not covered; unsupported figures flagged."""
+        """The Answer for the model's reply: marker -> not covered; unsupported figures flagged; sources split
+        into the cited ones (renumbered, as are the text's markers) and the rest."""
         text = raw.strip()
         marked = NOT_COVERED in text
         text = re.sub(r"[ \t]*" + NOT_COVERED + r"[ \t.。]*", " ", text).strip() if marked else text
-        if not text or (marked and not cited_numbers(text, len(request.hits))):
+        cited = cited_numbers(text, len(request.hits))
+        if not text or (marked and not cited):
             return self.not_covered(request)
-        answer = Answer(request.question, text, request.language, True, sources_from_hits(request.hits))
-        flagged = unsupported_numbers(text, hit_texts(request.hits))
+        flagged = unsupported_numbers(text, hit_texts(request.hits), cited)  # before renumbering: hit order
+        sources, also_retrieved, renumber = cite(sources_from_hits(request.hits), cited)
+        text = renumber_citations(text, renumber)
+        answer = Answer(request.question, text, request.language, True, sources, also_retrieved)
         if flagged:
             warning = render("unsupported_numbers", prompt_language(request.language),
                              numbers=", ".join(flagged)).strip()
@@ -135,11 +142,12 @@ class LLMAnswerer:
             yield answer.answer
             yield answer
             return
-        marker_filter, raw, sent = _MarkerFilter(), [], ""
+        marker_filter, citations = _MarkerFilter(), CitationRenumberer(len(request.hits))
+        raw, sent = [], ""
         try:
             for piece in self._chain(request.language).stream(self._variables(request)):
                 raw.append(piece)
-                out = marker_filter.feed(piece)
+                out = citations.feed(marker_filter.feed(piece))
                 if not sent:
                     out = out.lstrip()  # as the final answer, which is stripped
                 if out:
@@ -147,7 +155,7 @@ class LLMAnswerer:
                     yield out
         except Exception as exc:
             raise self._error(exc) from exc
-        tail = marker_filter.flush()
+        tail = citations.feed(marker_filter.flush()) + citations.flush()
         if tail:
             sent += tail
             yield tail

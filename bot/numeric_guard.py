@@ -15,21 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# --- citations -----------------------------------------------------------------------------------------------
+from bot.citations import CITATION, cited_numbers
 
-_CITATION = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]】］]")
+# --- markers that are not figures (citations are found by bot.citations) -------------------------------------
+
 _LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:[-*•][ \t]*)?\d{1,2}[.)、．][ \t]+")
-
-
-def cited_numbers(answer: str, n_sources: int | None = None) -> list[int]:
-    """The citation numbers [n] / [1, 2] / 【n】 of an answer, in order of first use (valid ones when n_sources)."""
-    out: list[int] = []
-    for match in _CITATION.finditer(answer):
-        for part in re.split(r"[,，、;]", match.group(1)):
-            n = int(part.strip())
-            if n not in out and (n_sources is None or 1 <= n <= n_sources):
-                out.append(n)
-    return out
 
 
 # --- numbers -------------------------------------------------------------------------------------------------
@@ -252,7 +242,7 @@ def _blank(match: re.Match) -> str:
 def find_numbers(answer: str) -> list[NumberMention]:
     """The figures of an answer: Arabic numbers in any format (with scale word, %) and Chinese numerals.
     Citation markers [n] and list numbering ("1. ") are not figures."""
-    cleaned = _LIST_MARKER.sub(_blank, _CITATION.sub(_blank, answer))
+    cleaned = _LIST_MARKER.sub(_blank, CITATION.sub(_blank, answer))
     mentions = _arabic_mentions(cleaned)
     taken = [(m.start, m.end) for m in mentions]
     mentions += [m for m in _zh_mentions(cleaned, answer_side=True) if not any(s <= m.start < e for s, e in taken)]

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage
 
 from bot.answer import Answer, Hit
 from bot.answerers import AnswerRequest, make_answerer
+from bot.citations import CitationRenumberer, cited_numbers
 from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm import LLMAnswerer, LLMError, _MarkerFilter, make_chat_model, make_llm_answerer
 from bot.llm_prompt import NOT_COVERED, clean_condensed, format_history, neutralise
@@ -106,15 +107,59 @@ def test_history_formats():
 # --- the fake model and the answer logic ---
 
 
-def test_fake_answer_cites_the_context_and_has_sources():
+def test_fake_answer_cites_the_context_and_lists_only_the_cited_source():
     answerer = make_llm_answerer(Settings(answerer="fake"))
     answer = answerer.answer(request("How much was trade in 2024?", "en", [TRADE_EN, SCHOLARSHIPS_EN]))
     assert answer.answered
     assert answer.answer == "In 2024, trade between China and Latin America reached US$518.47 billion. [1]"
-    assert [(s.n, s.title) for s in answer.sources] == [
-        (1, "China–LAC Think Tank Forum 2025"), (2, "Young Researchers Programme"),
-    ]
+    assert [(s.n, s.title) for s in answer.sources] == [(1, "China–LAC Think Tank Forum 2025")]
+    assert [(s.n, s.title) for s in answer.also_retrieved] == [(0, "Young Researchers Programme")]
     assert answer.unsupported_numbers == [] and answer.warnings == []
+
+
+THIRD_EN = hit(3, "The forum was held in Shanghai on 7 November 2025.", "Forum notes", "en")
+RENUMBERED_REPLY = "The forum met in Shanghai [3]; trade reached US$518.47 billion [1, 3] and NOT [7]."
+
+
+def renumbering_answerer() -> LLMAnswerer:
+    return LLMAnswerer(Settings(answerer="fake"), GenericFakeChatModel(messages=iter([RENUMBERED_REPLY] * 2)))
+
+
+def test_sources_are_the_cited_ones_renumbered_as_cited_and_the_text_matches():
+    answer = renumbering_answerer().answer(request("Where and how much?", "en", [TRADE_EN, SCHOLARSHIPS_EN, THIRD_EN]))
+    # [3] is cited first, so it becomes [1]; [1] becomes [2]; [7] cites nothing given and stays as written
+    assert answer.answer == "The forum met in Shanghai [1]; trade reached US$518.47 billion [2, 1] and NOT [7]."
+    assert [(s.n, s.title) for s in answer.sources] == [(1, "Forum notes"), (2, "China–LAC Think Tank Forum 2025")]
+    assert [(s.n, s.title) for s in answer.also_retrieved] == [(0, "Young Researchers Programme")]
+    assert answer.unsupported_numbers == []  # figures were checked against the sources they cite
+
+
+def test_streamed_citations_are_renumbered_like_the_final_answer():
+    pieces = list(renumbering_answerer().stream(request("Where?", "en", [TRADE_EN, SCHOLARSHIPS_EN, THIRD_EN])))
+    final = pieces[-1]
+    assert "".join(pieces[:-1]) == final.answer
+    assert final.answer.startswith("The forum met in Shanghai [1]; ")
+    assert [s.title for s in final.sources] == ["Forum notes", "China–LAC Think Tank Forum 2025"]
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["a [", "2", "] b [1", ",", " 2] c"], "a [1] b [2, 1] c"),
+        (["x 【2】 y [", "12]"], "x 【1】 y [12]"),
+        (["not a citation [a] [", " "], "not a citation [a] [ "),
+    ],
+)
+def test_citations_split_across_streamed_pieces_are_renumbered(pieces, expected):
+    renumberer = CitationRenumberer(n_sources=3)
+    assert "".join(renumberer.feed(p) for p in pieces) + renumberer.flush() == expected
+
+
+def test_an_answer_that_cites_nothing_lists_its_documents_as_also_retrieved_only():
+    answerer = LLMAnswerer(Settings(answerer="fake"), GenericFakeChatModel(messages=iter(["Trade grew."])))
+    answer = answerer.answer(request("How much was trade?", "en", [TRADE_EN, SCHOLARSHIPS_EN]))
+    assert answer.answered and answer.sources == []
+    assert [s.title for s in answer.also_retrieved] == [TRADE_EN.metadata["title"], SCHOLARSHIPS_EN.metadata["title"]]
 
 
 def test_fake_stream_yields_pieces_then_the_answer():
@@ -244,6 +289,23 @@ def test_forum_qa_with_the_fake_answerer(sample_qa):
     assert answer.unsupported_numbers == []
 
 
+def test_the_interface_language_decides_only_an_ambiguous_question_and_an_explicit_lang_wins(sample_qa):
+    assert sample_qa.ask("Claudio Rojas Rachel?", ui_lang="zh").language == "zh"
+    assert sample_qa.ask("Claudio Rojas Rachel?", ui_lang="es").language == "es"
+    assert sample_qa.ask("Who is Claudio Rojas Rachel?", ui_lang="es").language == "en"
+    assert sample_qa.ask("Who is Claudio Rojas Rachel?", lang="zh", ui_lang="es").language == "zh"
+    pieces = list(sample_qa.stream("OK", ui_lang="es"))
+    assert pieces[-1].language == "es"
+
+
+def test_forum_qa_answer_lists_only_cited_sources(sample_qa):
+    answer = sample_qa.ask("How much was trade between China and Latin America in 2024?", lang="en")
+    retrieved = sample_qa.prepare(answer.question, "en").hits
+    assert len(retrieved) > 1, "the sample corpus retrieves more than the one cited document"
+    assert [s.n for s in answer.sources] == [1] and answer.sources[0].doc_id == retrieved[0].doc_id
+    assert [s.doc_id for s in answer.also_retrieved] == [h.doc_id for h in retrieved[1:]]
+
+
 def test_forum_qa_condenses_a_follow_up_with_history(sample_qa):
     history = [{"role": "user", "content": "How much was trade between China and Latin America in 2024?"},
                {"role": "assistant", "content": "US$518.47 billion [1]"}]
@@ -330,8 +392,9 @@ class TestOpenAICompatibleServer:
         answer = answerer.answer(request(question, "en", [TRADE_EN, SCHOLARSHIPS_EN]))
         assert isinstance(answer, Answer) and answer.question == question and answer.language == "en"
         assert answer.answer.strip()
-        if answer.answered:
-            assert [s.n for s in answer.sources] == [1, 2]
+        if answer.answered:  # only what it cites, numbered as cited, and the text's markers agree
+            assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+            assert cited_numbers(answer.answer, len(answer.sources)) == [s.n for s in answer.sources]
         body = recorder.only_body()
         assert recorder.statuses == [200]
         assert body["stream"] is False and body.get("max_completion_tokens", body.get("max_tokens")) == MAX_TOKENS

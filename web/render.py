@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot import Answer
+from bot import Answer, Source
 from web.ui_text import text
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
@@ -28,18 +28,27 @@ def render_partial(answer_text: str) -> str:
     return escape_markdown(answer_text)
 
 
+def _source_label(s: Source) -> str:
+    title = escape_markdown(_one_line(s.title or s.source.rsplit("/", 1)[-1], 200))
+    link = f"[{title}](/api/documents/{s.doc_id}/file)" if _DOC_ID.match(s.doc_id or "") else title
+    where = f", p. {int(s.page)}" if isinstance(s.page, int) else ""
+    return f"{link} ({escape_markdown(s.language)}{where})"
+
+
 def render_answer(answer: Answer, ui_lang: str) -> str:
+    """The answer, the sources it cites numbered as it cites them, and below a rule, in small type, the other
+    documents retrieval found (titles only, unnumbered, so they never read as citations)."""
     parts = [escape_markdown(answer.answer)]
     if answer.sources:
         lines = [f"**{text(ui_lang, 'sources')}**", ""]
         for s in answer.sources:
-            title = escape_markdown(_one_line(s.title or s.source.rsplit("/", 1)[-1], 200))
-            link = f"[{title}](/api/documents/{s.doc_id}/file)" if _DOC_ID.match(s.doc_id or "") else title
-            where = f", p. {int(s.page)}" if isinstance(s.page, int) else ""
             snippet = escape_markdown(_one_line(s.snippet, _SNIPPET_CHARS))
-            lines.append(f"{int(s.n)}. {link} ({escape_markdown(s.language)}{where})  \n   *{snippet}*")
+            lines.append(f"{int(s.n)}. {_source_label(s)}  \n   *{snippet}*")
             lines.append("")
         parts.append("\n".join(lines).rstrip())
+    if answer.also_retrieved:
+        others = " · ".join(_source_label(s) for s in answer.also_retrieved)
+        parts.append(f"---\n\n*{text(ui_lang, 'also_retrieved')}:* {others}")
     return "\n\n".join(parts)
 
 

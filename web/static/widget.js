@@ -23,6 +23,7 @@
     en: {
       open: "Ask about the forum reports", close: "Close", title: "Forum assistant", send: "Send",
       placeholder: "Type your question…", thinking: "Searching the reports…", sources: "Sources",
+      alsoRetrieved: "Also retrieved (not cited)",
       welcome: "Hello! Ask me about the forum reports, in Chinese, Spanish or English.",
       rate: "Too many questions in a short time. Please wait a minute and try again.",
       forbidden: "This website is not allowed to use the assistant.",
@@ -33,6 +34,7 @@
     es: {
       open: "Pregunte sobre los informes del foro", close: "Cerrar", title: "Asistente del foro", send: "Enviar",
       placeholder: "Escriba su pregunta…", thinking: "Buscando en los informes…", sources: "Fuentes",
+      alsoRetrieved: "También encontrado (no citado)",
       welcome: "¡Hola! Pregúnteme sobre los informes del foro, en chino, español o inglés.",
       rate: "Demasiadas preguntas en poco tiempo. Espere un minuto y vuelva a intentarlo.",
       forbidden: "Este sitio web no está autorizado a usar el asistente.",
@@ -43,6 +45,7 @@
     zh: {
       open: "咨询论坛报告", close: "关闭", title: "论坛问答助手", send: "发送",
       placeholder: "请输入您的问题…", thinking: "正在检索报告…", sources: "来源",
+      alsoRetrieved: "其他检索结果（未引用）",
       welcome: "您好！可以用中文、西班牙语或英语向我询问论坛报告的内容。",
       rate: "提问过于频繁，请稍等一分钟后再试。",
       forbidden: "此网站未获授权使用该助手。",
@@ -108,6 +111,8 @@
     ".sources .lang{color:#6a7382;margin-left:4px}",
     ".sources .snippet{color:#4a5361;margin-top:2px;display:-webkit-box;-webkit-line-clamp:3;",
     "-webkit-box-orient:vertical;overflow:hidden}",
+    ".sources .also{margin-top:4px;font-size:11.5px;color:#6a7382}.sources .also summary{cursor:pointer}",
+    ".sources .also ul{margin:4px 0 0;padding-left:18px}.sources .also a{font-weight:400}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e1e6ee;background:#fff}",
     "textarea{flex:1;resize:none;border:1px solid #c9d1dc;border-radius:10px;padding:8px 10px;font:inherit;",
     "color:inherit;height:40px;max-height:120px}",
@@ -164,27 +169,48 @@
     return { box: box, body: body };
   }
 
-  function showSources(box, sources) {
-    if (!sources || !sources.length) return;
+  function sourceLabel(item, s) {
+    var label = String(s.title || s.source || "").slice(0, 200);
+    if (DOC_ID.test(String(s.doc_id || ""))) {
+      var link = el("a", { target: "_blank", rel: "noopener noreferrer" }, label);
+      link.href = API_BASE + "/api/documents/" + s.doc_id + "/file";
+      item.append(link);
+    } else {
+      item.append(el("strong", null, label));
+    }
+    item.append(el("span", { class: "lang" }, "(" + String(s.language || "") + ")"));
+  }
+
+  // The sources the answer cites, numbered as cited ([n] in the text); the other documents retrieval found
+  // come apart, collapsed and unnumbered, so they never read as citations.
+  function showSources(box, sources, alsoRetrieved) {
+    sources = sources || [];
+    alsoRetrieved = alsoRetrieved || [];
+    if (!sources.length && !alsoRetrieved.length) return;
     var wrap = el("div", { class: "sources" });
-    var list = el("ol");
-    sources.forEach(function (s) {
-      var item = el("li");
-      var label = String(s.title || s.source || "").slice(0, 200);
-      if (DOC_ID.test(String(s.doc_id || ""))) {
-        var link = el("a", { target: "_blank", rel: "noopener noreferrer" }, label);
-        link.href = API_BASE + "/api/documents/" + s.doc_id + "/file";
-        item.append(link);
-      } else {
-        item.append(el("strong", null, label));
-      }
-      item.append(el("span", { class: "lang" }, "(" + String(s.language || "") + ")"));
-      var snippet = String(s.snippet || "").replace(/\s+/g, " ").trim();
-      if (snippet.length > 180) snippet = snippet.slice(0, 180).replace(/\s+\S*$/, "") + "…";
-      if (snippet) item.append(el("span", { class: "snippet" }, snippet));
-      list.append(item);
-    });
-    wrap.append(el("h3", null, t.sources), list);
+    if (sources.length) {
+      var list = el("ol");
+      sources.forEach(function (s) {
+        var item = el("li", { value: String(parseInt(s.n, 10) || 1) });
+        sourceLabel(item, s);
+        var snippet = String(s.snippet || "").replace(/\s+/g, " ").trim();
+        if (snippet.length > 180) snippet = snippet.slice(0, 180).replace(/\s+\S*$/, "") + "…";
+        if (snippet) item.append(el("span", { class: "snippet" }, snippet));
+        list.append(item);
+      });
+      wrap.append(el("h3", null, t.sources), list);
+    }
+    if (alsoRetrieved.length) {
+      var more = el("details", { class: "also" });
+      var others = el("ul");
+      alsoRetrieved.forEach(function (s) {
+        var item = el("li");
+        sourceLabel(item, s);
+        others.append(item);
+      });
+      more.append(el("summary", null, t.alsoRetrieved), others);
+      wrap.append(more);
+    }
     box.append(wrap);
   }
 
@@ -277,7 +303,7 @@
     }
     pending.box.classList.remove("pending");
     pending.body.textContent = String(final.answer || text);
-    showSources(pending.box, final.sources);
+    showSources(pending.box, final.sources, final.also_retrieved);
     scrollToStartOf(pending.box);
     history.push({ role: "user", content: question }, { role: "assistant", content: String(final.answer || "") });
   }
