@@ -117,6 +117,17 @@ def test_fake_answer_cites_the_context_and_lists_only_the_cited_source():
     assert answer.unsupported_numbers == [] and answer.warnings == []
 
 
+def test_the_cli_text_lists_the_cited_sources_then_the_others_unnumbered():
+    from bot.__main__ import render_text
+
+    answer = make_llm_answerer(Settings(answerer="fake")).answer(
+        request("How much was trade in 2024?", "en", [TRADE_EN, SCHOLARSHIPS_EN]))
+    lines = render_text(answer).splitlines()
+    assert lines[0].endswith("[1]")
+    assert lines[1] == "  [1] China–LAC Think Tank Forum 2025 (en) doc1.md"
+    assert lines[2:] == ["  also retrieved, not cited:", "    - Young Researchers Programme (en) doc2.md"]
+
+
 THIRD_EN = hit(3, "The forum was held in Shanghai on 7 November 2025.", "Forum notes", "en")
 RENUMBERED_REPLY = "The forum met in Shanghai [3]; trade reached US$518.47 billion [1, 3] and NOT [7]."
 
