@@ -105,6 +105,43 @@ def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tm
     assert screenshot.stat().st_size > 10_000
 
 
+def canned_answer_events() -> str:
+    def source(n: int, title: str) -> dict:
+        return {"n": n, "source": f"{title}.md", "title": title, "language": "es", "snippet": f"{title}…",
+                "score": 0.5, "doc_id": "0123456789abcdef", "page": None, "section": ""}
+
+    final = {"question": "q", "answer": "El comercio alcanzó 518,47 mil millones [1].", "language": "es",
+             "answered": True, "sources": [source(1, "Informe del foro")],
+             "also_retrieved": [source(0, "Nota portuaria"), source(0, "Programa juvenil")],
+             "warnings": [], "unsupported_numbers": []}
+    return (f"event: token\ndata: {json.dumps({'text': final['answer']})}\n\n"
+            f"event: final\ndata: {json.dumps(final)}\n\n")
+
+
+def test_the_widget_sends_its_language_and_shows_other_documents_apart(app, sites, page):
+    sent = {}
+
+    def answer(route):
+        sent["accept-language"] = route.request.headers.get("accept-language")
+        route.fulfill(status=200, body=canned_answer_events(), headers={
+            "Content-Type": "text/event-stream", "Access-Control-Allow-Origin": sites["allowed"]})
+
+    page.route(f"{app.base_url}/api/chat", answer)  # no rate-limit budget spent: the answer is canned
+    page.goto(f"{sites['allowed']}/index.html")
+    page.locator(".launcher").click()
+    ask_widget(page, "Claudio Rojas Rachel?")
+    page.locator(".sources .also").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert sent["accept-language"] == "es"  # <html lang="es">: the prior for an ambiguous question
+    assert page.locator(".sources ol li").count() == 1
+    assert page.locator(".sources ol li a").inner_text() == "Informe del foro"
+    also = page.locator(".sources details.also")
+    assert also.get_attribute("open") is None  # collapsed
+    assert also.locator("summary").inner_text() == "También encontrado (no citado)"
+    assert not page.locator(".sources .also li").first.is_visible()
+    also.locator("summary").click()
+    assert page.locator(".sources .also li").all_inner_texts() == ["Nota portuaria(es)", "Programa juvenil(es)"]
+
+
 def test_a_site_that_is_not_allowed_gets_an_error_and_no_answer(app, sites, page):
     page.goto(f"{sites['refused']}/index.html")
     page.locator(".launcher").click()
