@@ -86,24 +86,31 @@ def http_get(url: str, timeout: float = 2.0) -> int:
 
 
 def http_post_json(url: str, payload: dict, timeout: float = 30.0) -> int:
+    return http_post_json_reply(url, payload, timeout)[0]
+
+
+def http_post_json_reply(url: str, payload: dict, timeout: float = 30.0) -> tuple[int, object]:
+    """(status, the parsed JSON reply, or None when there is none); status 0 when nothing answered."""
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     try:
         with _LOCAL.open(request, timeout=timeout) as response:
-            response.read()
-            return response.status
+            return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, None
     except (OSError, ValueError):
-        return 0
+        return 0, None
 
 
 class AppProcess:
     """`python app.py --store STORE --port PORT`, started and timed until GET /healthz answers 200.
-    With `bare=True`, the baseline instead: an echo Gradio chat and /healthz (benchmarks/bare_app.py)."""
+    With `bare=True`, the baseline instead: an echo Gradio chat and /healthz (benchmarks/bare_app.py).
+    `settings` are more FORUMQA_* settings for the app (rate_limit="1000/minute" -> FORUMQA_RATE_LIMIT)."""
 
-    def __init__(self, store: Path, embedder: str, port: int | None = None, bare: bool = False) -> None:
+    def __init__(
+        self, store: Path, embedder: str, port: int | None = None, bare: bool = False, **settings: str
+    ) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()
@@ -111,7 +118,8 @@ class AppProcess:
             "app.py", "--store", str(store), "--port", str(self.port)]
         self.proc = subprocess.Popen(
             [sys.executable, *args],
-            cwd=ROOT, env=child_env(embedder=embedder, answerer="extractive"), stdout=self._log, stderr=self._log,
+            cwd=ROOT, env=child_env(embedder=embedder, answerer="extractive", **settings), stdout=self._log,
+            stderr=self._log,
             start_new_session=True,
         )
         self.started = time.perf_counter()
