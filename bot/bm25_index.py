@@ -49,6 +49,20 @@ class LanguageBM25:
         """IDF over all committed chunks; a term found nowhere weighs most (the question asks about it)."""
         return {t: self._idf.get(t, self._unseen_idf) for t in tokens}
 
+    def coverage(self, question: str, language: str) -> dict[str, float]:
+        """chunk_id -> the share of the question's term weight (IDF) found in the chunk, for the chunks of
+        `language` that contain any question term. Unlike a BM25 score it is bounded (0..1) and comparable
+        between questions, so it can be added to a z-score."""
+        index = self._indexes.get(language)
+        weights = self.term_weights(list(dict.fromkeys(tokenize(question, language))))
+        total = sum(weights.values())
+        if index is None or not total:
+            return {}
+        matched = np.zeros(len(index.chunks))
+        for term, weight in weights.items():
+            matched += weight * (index.model.get_scores([term]) > 0)
+        return {index.chunks[i].chunk_id: float(matched[i] / total) for i in np.flatnonzero(matched)}
+
     def search(self, question: str, language: str, k: int) -> list[ScoredChunk]:
         index = self._indexes.get(language)
         tokens = tokenize(question, language)

@@ -1,10 +1,21 @@
-"""Hybrid retrieval: dense search plus same-language BM25, fused by weighted reciprocal ranks,
-then one hit per document, preferring the edition of a report in the question's language."""
+"""Hybrid retrieval that lets the relevant document win whatever its language.
+
+Raw similarities are not comparable across languages: mE5 scores any text in the question's own language
+higher than a relevant document in another. So candidates are fetched per document language, and each model's
+similarity becomes a z-score against generic background passages in that language (store/background): how far
+a chunk stands out from ordinary text in its own language. The models' z-scores are fused with weights and
+offsets per language pair, and same-language BM25 adds a bounded bonus (the share of the question's term weight
+a chunk matches), so that shared words cannot outweigh a document in another language that answers. One hit
+per document, then the edition of a report in the question's language is preferred.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
 
 from bot.answer import Hit
 from bot.bm25_index import LanguageBM25
@@ -13,6 +24,18 @@ from settings import Settings
 from store import ChromaIndex, ScoredChunk
 
 _EXTRA_CHUNKS = 2
+_MIN_STD = 0.02
+_DEFAULT_WEIGHT = 0.4
+
+
+@dataclass
+class Scored:
+    chunk: ScoredChunk
+    dense: float  # fused z-score
+    lexical: float  # 0..1: the question's term weight this chunk matches (same language only)
+
+    def total(self, lexical_weight: float) -> float:
+        return self.dense + lexical_weight * self.lexical
 
 
 class HybridRetriever:
@@ -37,32 +60,62 @@ class HybridRetriever:
         return self.bm25().term_weights(tokenize(question, language))
 
     def retrieve(self, question: str, language: str, query_vector: list[float], top_k: int | None = None) -> list[Hit]:
-        s = self.settings
-        top_k = top_k or s.top_k
-        dense = self.index.dense_search(query_vector, s.fetch_k)
-        lexical = self.bm25().search(question, language, s.fetch_k) if s.bm25_weight > 0 else []
-        fused = self._fuse(dense, lexical)
-        hits = self._one_per_document(fused, {c.chunk_id: c.score for c in dense})
+        top_k = top_k or self.settings.top_k
+        scored = self.score(question, language, query_vector)
+        weight = self.settings.lexical_weight
+        ranked = sorted(scored, key=lambda s: -s.total(weight))
+        hits = self._one_per_document(ranked, weight)
         hits = self._prefer_edition(hits, language, query_vector)
         return hits[:top_k]
 
-    def _fuse(self, dense: list[ScoredChunk], lexical: list[ScoredChunk]) -> list[tuple[float, ScoredChunk]]:
-        s = self.settings
-        scores: dict[str, float] = defaultdict(float)
-        chunks: dict[str, ScoredChunk] = {}
-        for weight, ranked in ((s.dense_weight, dense), (s.bm25_weight, lexical)):
-            for rank, chunk in enumerate(ranked):
-                scores[chunk.chunk_id] += weight / (s.rrf_k + rank + 1)
-                chunks.setdefault(chunk.chunk_id, chunk)
-        return sorted(((scores[cid], chunks[cid]) for cid in scores), key=lambda pair: -pair[0])
+    def score(self, question: str, language: str, query_vector: list[float]) -> list[Scored]:
+        """Candidates of every document language, each with its fused dense z-score and lexical share."""
+        embedder = self.index.embedder
+        parts = embedder.query_parts(question)
+        slices = embedder.part_slices
+        languages = self.index.languages()
+        backgrounds = self.index.background()
+        pooled = np.vstack(list(backgrounds.values()))
+        lexical = self._lexical(question, language)
+        out: list[Scored] = []
+        for lang in languages:
+            weights = self._weights(language, lang, len(parts))
+            search_vector = np.hstack([w * part for w, part in zip(weights, parts)])
+            found = self.index.dense_search(search_vector.tolist(), self.settings.fetch_k, where={"language": lang},
+                                            with_vectors=True)
+            if not found:
+                continue
+            background = backgrounds.get(lang, pooled)  # 'other' documents: all languages' background
+            vectors = np.vstack([c.vector for c in found])
+            dense = np.full(len(found), self.settings.fusion_offset.get(language, {}).get(lang, 0.0))
+            for part, weight, sl in zip(parts, weights, slices):
+                reference = background[:, sl] @ part
+                mean, std = reference.mean(), max(reference.std(), _MIN_STD)
+                dense += weight * (vectors[:, sl] @ part - mean) / std
+            out += [Scored(c, float(z), lexical.get(c.chunk_id, 0.0)) for c, z in zip(found, dense)]
+        return out
+
+    def _weights(self, question_language: str, document_language: str, parts: int) -> list[float]:
+        """Each model's share of the fused score: USE-m's weight by language pair, the rest to mE5."""
+        if parts == 1:
+            return [1.0]
+        w = self.settings.fusion_usem3_weight.get(question_language, {}).get(document_language, _DEFAULT_WEIGHT)
+        return [w, 1.0 - w]
+
+    def _lexical(self, question: str, language: str) -> dict[str, float]:
+        """Per same-language chunk: the share of the question's IDF weight among the words it contains."""
+        if self.settings.lexical_weight <= 0:
+            return {}
+        return self.bm25().coverage(question, language)
 
     @staticmethod
-    def _one_per_document(fused: list[tuple[float, ScoredChunk]], dense_scores: dict[str, float]) -> list[Hit]:
+    def _one_per_document(ranked: list[Scored], lexical_weight: float) -> list[Hit]:
         hits: dict[str, Hit] = {}
-        for score, chunk in fused:
+        for s in ranked:
+            chunk = s.chunk
             doc_id = chunk.metadata.get("doc_id", chunk.chunk_id)
             if doc_id not in hits:
-                hits[doc_id] = Hit(chunk.chunk_id, chunk.text, chunk.metadata, score, dense_scores.get(chunk.chunk_id))
+                hits[doc_id] = Hit(chunk.chunk_id, chunk.text, chunk.metadata, s.total(lexical_weight), s.dense)
             elif len(hits[doc_id].extra_texts) < _EXTRA_CHUNKS:
                 hits[doc_id].extra_texts.append(chunk.text)
         return list(hits.values())
@@ -82,6 +135,7 @@ class HybridRetriever:
             if chosen is None:
                 chosen = best
             chosen.score = max(chosen.score, best.score)
+            chosen.dense_score = max(chosen.dense_score or 0.0, best.dense_score or 0.0)
             out.append(chosen)
         return sorted(out, key=lambda h: -h.score)
 
@@ -101,4 +155,4 @@ class HybridRetriever:
         if not found:
             return None
         best = found[0]
-        return Hit(best.chunk_id, best.text, best.metadata, 0.0, best.score, [c.text for c in found[1:]])
+        return Hit(best.chunk_id, best.text, best.metadata, 0.0, None, [c.text for c in found[1:]])

@@ -89,3 +89,27 @@ def matches_type(sentence: str, qtype: str | None) -> bool:
     if qtype == "place":
         return bool(_NAME.search(sentence) or _PLACE_ZH.search(sentence))
     return False
+
+
+_LIST_QUESTION = re.compile(
+    r"\bwhat (are|were) the\b.*\b(points|areas|challenges|priorities|recommendations|measures|issues|steps)\b|"
+    r"\b(which|what) (challenges|areas|points|priorities|countries|recommendations)\b|\blist\b|\bthree\b|"
+    r"\bcu[aá]les\b|\bqu[eé] (desaf[ií]os|retos|[aá]reas|puntos|pa[ií]ses|recomendaciones|prioridades)\b|\btres\b|"
+    r"哪些|哪几|几点|三点|什么挑战|什么共识",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(
+    r"^(first|second|third|fourth|fifth|finally|lastly|moreover|also|primero|segundo|tercero|cuarto|"
+    r"por último|finalmente|además|第[一二三四五六七八九十]|首先|其次|再次|最后|此外|[0-9]+[.)、])",
+    re.IGNORECASE,
+)
+
+
+def asks_for_list(question: str) -> bool:
+    """"What are the three points…", "¿Qué desafíos…?", "有哪些挑战": the answer is several items."""
+    return bool(_LIST_QUESTION.search(question))
+
+
+def continues_list(sentence: str) -> bool:
+    """A sentence that is the next item of an enumeration ("Second, …", "其次，…")."""
+    return bool(_LIST_ITEM.match(sentence.strip()))

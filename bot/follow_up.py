@@ -1,0 +1,38 @@
+"""Follow-ups without a generative model: an elliptical question ("¿Y la inversión acumulada?", "他提到了哪些挑战？",
+"What did he say about…") is asked together with the visitor's previous question, so that retrieval finds the
+documents of the conversation and the answer stays on its subject."""
+
+from __future__ import annotations
+
+import re
+
+from bot.tokens import tokenize
+
+_MAX_CONTENT_TOKENS = 4  # "¿Qué desafíos mencionó?" is elliptical; a full question names its subject
+_REFERS_BACK = re.compile(
+    r"^\s*[¿¡]?\s*(and|what about|how about|y|e|pero|and what|y qué|y que)\b|"
+    r"\b(he|she|they|him|her|his|them|their|it|its|this|that|those|these|él|ella|ellos|ellas|"
+    r"eso|esa|ese|esto|dicho|dicha)\b|^\s*(那|还有|另外|此外)|[他她它]们?|其|该|这个|那个|呢[？?]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def previous_question(history: list[dict]) -> str | None:
+    return next((turn["content"] for turn in reversed(history) if turn.get("role") == "user"), None)
+
+
+_NAMES_ITS_SUBJECT = re.compile(r"\d|\S\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a figure, or a name inside the sentence
+
+
+def is_elliptical(question: str, language: str) -> bool:
+    if _REFERS_BACK.search(question):
+        return True
+    return len(tokenize(question, language)) <= _MAX_CONTENT_TOKENS and not _NAMES_ITS_SUBJECT.search(question)
+
+
+def follow_up_query(question: str, history: list[dict], language: str) -> str:
+    """The question to retrieve with: the question itself, or the previous one and this one together."""
+    previous = previous_question(history)
+    if previous and previous.strip() != question.strip() and is_elliptical(question, language):
+        return f"{previous.strip()} {question}"
+    return question
