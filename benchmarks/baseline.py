@@ -30,7 +30,7 @@ TOP_K = 4
 @dataclass
 class BaselineIndex:
     store: Chroma
-    sources: dict[str, tuple[str, int]]
+    sources: dict[str, object]  # resolved source path -> what it stands for
     documents: int
     chunks: int
     seconds: float
@@ -41,9 +41,17 @@ class BaselineIndex:
 
 def build_baseline(paragraphs: Sequence[Paragraph], workdir: Path, embedder: NamedEmbeddings) -> BaselineIndex:
     sources = write_paragraphs(paragraphs, workdir / "docs")
+    built = build_baseline_from_files([Path(p) for p in sources], workdir, embedder)
+    built.sources = sources
+    return built
+
+
+def build_baseline_from_files(paths: Sequence[Path], workdir: Path, embedder: NamedEmbeddings) -> BaselineIndex:
+    """The tutorial's index over text files; `sources` maps each resolved path to itself."""
     start = time.perf_counter()
     documents = [
-        Document(page_content=Path(path).read_text(encoding="utf-8"), metadata={"source": path}) for path in sources
+        Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": str(path.resolve())})
+        for path in paths
     ]
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(documents)
     client = chromadb.PersistentClient(
@@ -54,6 +62,7 @@ def build_baseline(paragraphs: Sequence[Paragraph], workdir: Path, embedder: Nam
     )
     seconds = time.perf_counter() - start
     log.info("baseline: %s paragraphs as %s chunks in %.1f s", len(documents), len(chunks), seconds)
+    sources = {d.metadata["source"]: d.metadata["source"] for d in documents}
     return BaselineIndex(store, sources, len(documents), len(chunks), seconds)
 
 

@@ -16,8 +16,8 @@ from store import ChromaIndex, NamedEmbeddings, open_index
 
 log = logging.getLogger(__name__)
 
-# Retrieval ablation: settings overrides per mode (bm25_weight=0 turns the hybrid retriever dense-only).
-RETRIEVAL_MODES: dict[str, dict] = {"hybrid": {}, "dense": {"bm25_weight": 0.0}}
+# Retrieval ablation: settings overrides per mode (lexical_weight=0 turns the hybrid retriever dense-only).
+RETRIEVAL_MODES: dict[str, dict] = {"hybrid": {}, "dense": {"lexical_weight": 0.0}}
 
 
 @dataclass

@@ -141,3 +141,42 @@ def build_stats(documents: int, chunks: int, seconds: float) -> dict:
         "documents": documents, "chunks": chunks, "seconds": round(seconds, 2),
         "chunks_per_s": round(chunks / seconds, 1) if seconds else None,
     }
+
+
+@dataclass(frozen=True)
+class ArticleQuestion:
+    qid: str
+    article: int
+    text: dict[str, str]  # the same question in each language
+    gold: dict[str, tuple[str, ...]]  # its answer texts in each language
+
+
+@dataclass(frozen=True)
+class Article:
+    index: int
+    text: dict[str, str]  # all paragraphs of the article, per language
+    questions: tuple[ArticleQuestion, ...]
+
+
+def load_articles(folder: Path) -> list[Article]:
+    """The 48 XQuAD articles, each whole (its paragraphs joined) and parallel in en, es and zh."""
+    data = {}
+    for lang in LANGS:
+        path = folder / f"xquad.{lang}.json"
+        if not path.is_file():
+            raise DatasetMissing(f"{path} not found")
+        data[lang] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    articles = []
+    for i in range(len(data["en"])):
+        parts = {lang: data[lang][i]["paragraphs"] for lang in LANGS}
+        qas = {lang: {qa["id"]: qa for p in parts[lang] for qa in p["qas"]} for lang in LANGS}
+        questions = tuple(
+            ArticleQuestion(
+                qid, i, {lang: qas[lang][qid]["question"] for lang in LANGS},
+                {lang: tuple(a["text"] for a in qas[lang][qid]["answers"]) for lang in LANGS},
+            )
+            for qid in qas["en"]
+        )
+        text = {lang: "\n\n".join(p["context"] for p in parts[lang]) for lang in LANGS}
+        articles.append(Article(i, text, questions))
+    return articles
