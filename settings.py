@@ -79,8 +79,17 @@ class Settings(BaseSettings):
         "dev split of benchmarks.mixed: the lowest score that refuses 72% of the questions about left-out "
         "documents, unless that refuses over 10% of the answerable ones. Missing pairs use the largest.",
     )
+    refusal_slack: float = Field(
+        1.0, ge=0, description="A document up to this much below its refusal threshold still answers when one "
+        "of its sentences reaches sentence_support (dev split of benchmarks.mixed).",
+    )
+    sentence_support: float = Field(
+        0.42, description="USE-m similarity of a sentence to the question that lets a document just below its "
+        "refusal threshold answer.",
+    )
     answer_threshold: float = Field(
-        0.10, description="Minimum relevance of a quoted sentence (USE-m similarity plus word overlap)."
+        0.05, description="Minimum relevance of a quoted sentence (USE-m similarity plus word overlap); whether to "
+        "answer at all is decided by refusal_threshold.",
     )
     sentence_cache_size: int = Field(20000, ge=0, description="Sentence embeddings kept in memory for answers.")
     max_answer_sentences: int = Field(3, ge=1, le=5, description="Sentences quoted by the extractive answerer.")

@@ -15,6 +15,7 @@ class Hit:
     score: float
     dense_score: float | None = None
     extra_texts: list[str] = field(default_factory=list)
+    document_text: str = ""  # the whole document, for the best hits: what the answerer checks names against
 
     @property
     def doc_id(self) -> str:

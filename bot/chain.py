@@ -41,7 +41,7 @@ class ForumQA:
             )
             | RunnablePassthrough.assign(hits=RunnableLambda(self._retrieve))
             | RunnablePassthrough.assign(
-                term_weights=RunnableLambda(lambda x: self.retriever.term_weights(x["standalone"], x["language"]))
+                term_weights=RunnableLambda(lambda x: self.retriever.term_weights(x["question"], x["language"]))
             )
             | RunnableLambda(self._request)
         )

@@ -18,10 +18,11 @@ import numpy as np
 
 from bot.answer import Answer, Hit, cite, snippet_around, sources_from_hits
 from bot.answerers import AnswerRequest
+from bot.entities import missing
 from bot.follow_up import follow_up_query
 from bot.prompt_files import language_name, render
 from bot.sentence_vectors import SentenceVectors
-from bot.sentences import asks_for_list, continues_list, matches_type, question_type, split_sentences
+from bot.sentences import asks_for_list, list_item_rank, matches_type, question_type, split_sentences
 from bot.tokens import tokenize
 from settings import Settings
 from store import NamedEmbeddings
@@ -30,6 +31,7 @@ W_OVERLAP, W_CUE, W_RANK = 0.30, 0.20, 0.06
 _NEAR_BEST = 0.06
 _CLOSE_DOCUMENT = 0.3  # a second document is quoted only when it scores nearly as well as the best
 _MAX_LIST_CHARS = 900
+_CONVERSATION = 0.3  # share of the previous question in a follow-up's sentence scores
 
 
 @dataclass
@@ -57,24 +59,33 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.sentence_vectors = SentenceVectors(embedder, settings.sentence_cache_size)
 
-    def supported(self, hit: Hit, request: AnswerRequest) -> bool:
-        """The calibrated refusal: is this document's retrieval score high enough to answer from it?"""
+    def supported(self, hit: Hit, request: AnswerRequest, slack: float = 0.0) -> bool:
+        """The calibrated refusal: is this document's retrieval score high enough to answer from it, and does
+        it mention the figures and names the question asks about?"""
+        text = hit.document_text or " ".join([hit.text, *hit.extra_texts])
+        if missing(request.question, text, hit.language, names=hit.language == request.language):
+            return False
         by_document = self.settings.refusal_threshold.get(request.language) or {}
         threshold = by_document.get(hit.language, max(by_document.values(), default=0.0))
-        return hit.score >= threshold
+        return hit.score >= threshold - slack
+
+    def _says_it(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
+        """A document scored just below its threshold still answers when one of its sentences is very close to
+        the question: short, general questions ("Who gave the opening speech?") stand out less in retrieval."""
+        return max(c.similarity for c in ranked) >= self.settings.sentence_support
 
     def evidence_documents(self, request: AnswerRequest) -> list[tuple[int, Hit]]:
         """(citation number, hit) of the documents to quote: the best, and one more only when it is as good."""
         hits = request.hits
-        if not hits or not self.supported(hits[0], request):
+        if not hits or not self.supported(hits[0], request, self.settings.refusal_slack):
             return []
         close = [(n, h) for n, h in enumerate(hits[1:2], start=2)
                  if h.score >= hits[0].score - _CLOSE_DOCUMENT and self.supported(h, request)]
         return [(1, hits[0]), *close]
 
     def candidates(self, request: AnswerRequest, documents: list[tuple[int, Hit]]) -> list[Candidate]:
-        qtype = question_type(request.question) or question_type(request.standalone)
-        weights = request.term_weights or {t: 1.0 for t in tokenize(request.standalone, request.language)}
+        qtype = question_type(request.question)
+        weights = request.term_weights or {t: 1.0 for t in tokenize(request.question, request.language)}
         q_weight = sum(weights.values())
         rows: list[tuple[str, int, str, str, int]] = []
         seen: set[str] = set()
@@ -97,10 +108,11 @@ class ExtractiveAnswerer:
         return out
 
     def _question_vector(self, request: AnswerRequest) -> np.ndarray:
-        """A follow-up is scored against what it asks now and against the conversation it continues."""
-        vector = self.embedder.embed_query_array(request.standalone)
+        """Sentences answer what the visitor asks now: a follow-up's sentences are scored mostly against the
+        follow-up itself ("那它什么时候启动？"), a little against the conversation it continues."""
+        vector = self.embedder.embed_query_array(request.question)
         if request.standalone != request.question:
-            vector = (vector + self.embedder.embed_query_array(request.question)) / 2
+            vector = (1 - _CONVERSATION) * vector + _CONVERSATION * self.embedder.embed_query_array(request.standalone)
         return vector
 
     def answer(self, request: AnswerRequest) -> Answer:
@@ -109,7 +121,7 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, documents) if documents else []
         ranked = sorted((c for c in candidates if c.relevance >= self.settings.answer_threshold),
                         key=lambda c: -c.score())
-        if not ranked:
+        if not ranked or not (self.supported(request.hits[0], request) or self._says_it(ranked, request)):
             return self.refusal(request)
         chosen = self._choose(ranked, candidates, asks_for_list(request.question))
         evidence = "\n".join(f"“{c.sentence}” [{c.n}]" for c in chosen)
@@ -147,18 +159,27 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _enumeration_after(best: Candidate, everything: list[Candidate]) -> list[Candidate]:
-        """The items of a list that `best` opens or belongs to ("First, … Second, …"), in reading order."""
-        following = sorted((c for c in everything if c.chunk == best.chunk and c.position > best.position),
-                           key=lambda c: c.position)
-        items, length = [], len(best.sentence)
-        for candidate in following:
-            if not continues_list(candidate.sentence):
-                continue
+        """The rest of a list that `best` opens or belongs to: when `best` is an item ("Second, priority areas
+        are clear."), the sentence that spells it out; then every item of its document ("First, …", "其次，…")
+        in their order. Empty when `best` is not part of a list."""
+        same_chunk = {c.position: c for c in everything if c.chunk == best.chunk}
+        items = {c.sentence: c for c in everything if c.n == best.n and list_item_rank(c.sentence)}
+        in_list = list_item_rank(best.sentence) or any(c.chunk == best.chunk for c in items.values())
+        if not in_list:
+            return []
+        out = []
+        following = same_chunk.get(best.position + 1)
+        if list_item_rank(best.sentence) and following and not list_item_rank(following.sentence):
+            out.append(following)
+        others = (c for c in items.values() if c.sentence != best.sentence)
+        out += sorted(others, key=lambda c: list_item_rank(c.sentence))
+        kept, length = [], len(best.sentence)
+        for candidate in out:
             length += len(candidate.sentence)
             if length > _MAX_LIST_CHARS:
                 break
-            items.append(candidate)
-        return items
+            kept.append(candidate)
+        return kept
 
     def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
         answer = self.answer(request)

@@ -24,8 +24,15 @@ from settings import Settings
 from store import ChromaIndex, ScoredChunk
 
 _EXTRA_CHUNKS = 2
+_WHOLE_DOCUMENTS = 2  # the answerer may quote the best two
 _MIN_STD = 0.02
 _DEFAULT_WEIGHT = 0.4
+
+
+def _z_scores(vectors: np.ndarray, background: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The chunks' similarities to the question, in standard deviations above the background's."""
+    reference = background @ query
+    return (vectors @ query - reference.mean()) / max(float(reference.std()), _MIN_STD)
 
 
 @dataclass
@@ -65,8 +72,10 @@ class HybridRetriever:
         weight = self.settings.lexical_weight
         ranked = sorted(scored, key=lambda s: -s.total(weight))
         hits = self._one_per_document(ranked, weight)
-        hits = self._prefer_edition(hits, language, query_vector)
-        return hits[:top_k]
+        hits = self._prefer_edition(hits, language, query_vector)[:top_k]
+        for hit in hits[:_WHOLE_DOCUMENTS]:
+            hit.document_text = self.index.document_text(hit.doc_id)
+        return hits
 
     def score(self, question: str, language: str, query_vector: list[float]) -> list[Scored]:
         """Candidates of every document language, each with its fused dense z-score and lexical share."""
@@ -77,6 +86,7 @@ class HybridRetriever:
         backgrounds = self.index.background()
         pooled = np.vstack(list(backgrounds.values()))
         lexical = self._lexical(question, language)
+        provisional = {r.doc_id for r in self.index.pending_refinement()}
         out: list[Scored] = []
         for lang in languages:
             weights = self._weights(language, lang, len(parts))
@@ -87,11 +97,12 @@ class HybridRetriever:
                 continue
             background = backgrounds.get(lang, pooled)  # 'other' documents: all languages' background
             vectors = np.vstack([c.vector for c in found])
-            dense = np.full(len(found), self.settings.fusion_offset.get(language, {}).get(lang, 0.0))
-            for part, weight, sl in zip(parts, weights, slices):
-                reference = background[:, sl] @ part
-                mean, std = reference.mean(), max(reference.std(), _MIN_STD)
-                dense += weight * (vectors[:, sl] @ part - mean) / std
+            per_model = [_z_scores(vectors[:, sl], background[:, sl], part) for part, sl in zip(parts, slices)]
+            dense = sum(w * z for w, z in zip(weights, per_model))
+            if len(per_model) > 1:  # a provisional chunk has only its first model's vector yet: that model decides
+                pending = np.array([c.metadata.get("doc_id") in provisional for c in found])
+                dense = np.where(pending, per_model[0], dense)
+            dense = dense + self.settings.fusion_offset.get(language, {}).get(lang, 0.0)
             out += [Scored(c, float(z), lexical.get(c.chunk_id, 0.0)) for c, z in zip(found, dense)]
         return out
 

@@ -25,11 +25,17 @@ def _pieces(text: str) -> list[str]:
     return merged
 
 
+_HEADING_WORDS = 6  # a line without final punctuation and this few words is a heading ("Launch and host city")
+
+
 def _is_sentence(piece: str) -> bool:
     """Drop headings and labels ("Expected results"): too short to answer anything."""
     if re.search(r"[\u4e00-\u9fff]", piece):
         return len(piece) >= 6
-    return len(piece) >= _MIN_CHARS and len(piece.split()) >= 4
+    words = len(piece.split())
+    if words <= _HEADING_WORDS and not re.search(r"[.!?:;…”\")]$", piece):
+        return False
+    return len(piece) >= _MIN_CHARS and words >= 4
 
 
 def split_sentences(text: str) -> list[str]:
@@ -57,7 +63,13 @@ _QUESTION_TYPES = {
                         re.IGNORECASE),
 }
 
-_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[多余]?[位个家项名亿万%％]|percent|por ciento")
+_NUMBER = re.compile(
+    r"\d|[一二三四五六七八九十百千万亿两]+[多余]?[位个家项名亿万%％]|percent|por ciento|\b(?:two|three|four|five|six|"
+    r"seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    r"millions?|billions?|dozens?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|veinte|treinta|cuarenta|"
+    r"cincuenta|sesenta|setenta|ochenta|noventa|cien|cientos?|mil|millones|decenas?)\b",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
     r"\b(1[89]|20)\d\d\b|\d{1,2}\s*(月|日)|\b(january|february|march|april|may|june|july|august|september|october|"
     r"november|december|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|"
@@ -98,9 +110,18 @@ _LIST_QUESTION = re.compile(
     r"哪些|哪几|几点|三点|什么挑战|什么共识",
     re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(
-    r"^(first|second|third|fourth|fifth|finally|lastly|moreover|also|primero|segundo|tercero|cuarto|"
-    r"por último|finalmente|además|第[一二三四五六七八九十]|首先|其次|再次|最后|此外|[0-9]+[.)、])",
+_ORDINALS = {
+    1: ("first", "firstly", "primero", "en primer lugar", "第一", "首先", "一是"),
+    2: ("second", "secondly", "segundo", "en segundo lugar", "第二", "其次", "二是"),
+    3: ("third", "thirdly", "tercero", "en tercer lugar", "第三", "再次", "三是"),
+    4: ("fourth", "cuarto", "第四", "四是"),
+    5: ("fifth", "quinto", "第五", "五是"),
+    9: ("finally", "lastly", "por último", "finalmente", "最后"),
+}
+_LIST_ITEM = re.compile(  # Latin ordinals as words; Chinese ones followed by a comma ("第一次会议" is no item)
+    "^(?:" + "|".join(re.escape(w) for ws in _ORDINALS.values() for w in ws if w.isascii() or " " in w) + r")\b|"
+    "^(?:" + "|".join(re.escape(w) for ws in _ORDINALS.values() for w in ws if not w.isascii()) + ")[，,、：:]|"
+    "^[一二三四五]是",
     re.IGNORECASE,
 )
 
@@ -110,6 +131,15 @@ def asks_for_list(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
-def continues_list(sentence: str) -> bool:
-    """A sentence that is the next item of an enumeration ("Second, …", "其次，…")."""
-    return bool(_LIST_ITEM.match(sentence.strip()))
+_NUMBERED_ITEM = re.compile(r"^(\d{1,2})[.)、]\s*")
+
+
+def list_item_rank(sentence: str) -> int:
+    """1 for "First, …" / "Primero, …" / "首先，…", 2 for the second item, …; 0 for a sentence that is not one."""
+    text = sentence.strip().lower()
+    numbered = _NUMBERED_ITEM.match(text)
+    if numbered:
+        return int(numbered.group(1))
+    if not _LIST_ITEM.match(text):
+        return 0
+    return next(rank for rank, words in _ORDINALS.items() if any(text.startswith(w) for w in words))

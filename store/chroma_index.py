@@ -320,6 +320,17 @@ class ChromaIndex:
                 out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist), stored))
         return out
 
+    @_serialized
+    def document_text(self, doc_id: str) -> str:
+        """The stored text of a committed document: its chunks in order, overlaps included."""
+        record = self._registry(fresh=False).get(doc_id)
+        if record is None:
+            return ""
+        got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": record.sha256}]},
+                              include=["documents", "metadatas"])
+        pairs = sorted(zip(got["metadatas"], got["documents"]), key=lambda pair: pair[0].get("chunk_index", 0))
+        return "\n".join(text for _, text in pairs)
+
     def languages(self) -> list[str]:
         """The languages of the committed documents."""
         return sorted({r.language for r in self._registry(fresh=False).values()})

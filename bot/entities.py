@@ -1,0 +1,52 @@
+"""What a question names, and whether a document mentions it.
+
+A question about "trade with Brazil in 2024" is not answered by a report that never mentions Brazil, however
+close the rest of its words are. Figures are the same in every language; names in Latin script are compared
+accent- and case-folded, allowing one letter of difference ("Brasil", "Brazil") or a shared stem
+("Latin", "latinoamericanos").
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.tokens import fold_accents
+
+_FIGURE = re.compile(r"(?<![\d.,])\d{3,}(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LATIN_NAME = re.compile(r"(?<=[\s(“\"'])[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,}|(?<=[\s(“\"'])[A-Z]{2,6}\b")
+_STEM = 5
+
+
+def named_in(question: str) -> tuple[set[str], set[str]]:
+    """(figures, Latin-script names) of a question: numbers of three digits or more (years, amounts; "Super
+    Bowl 50" may well be "this year's final" in the text), and capitalised words that don't start it."""
+    figures = {m.group(0) for m in _FIGURE.finditer(question)}
+    names = {m.group(0) for m in _LATIN_NAME.finditer(question)}
+    return figures, names
+
+
+def _folded_words(text: str) -> set[str]:
+    return set(_WORD.findall(fold_accents(text).lower()))
+
+
+def _mentions_name(name: str, words: set[str]) -> bool:
+    name = fold_accents(name).lower()
+    if name in words:
+        return True
+    if len(name) >= _STEM and any(w.startswith(name[:_STEM]) for w in words):
+        return True
+    return len(name) >= 5 and any(len(w) == len(name) and sum(a != b for a, b in zip(w, name)) == 1 for w in words)
+
+
+def missing(question: str, text: str, text_language: str, names: bool = True) -> list[str]:
+    """The figures and, when `names`, the names of `question` that `text` does not mention. Names are checked
+    only against Latin-script text: a Chinese document writes them in characters. (Across languages they are
+    unreliable: "French" is "francés", "Andean" "andino".)"""
+    figures, named = named_in(question)
+    plain = text.replace("\u00a0", " ")
+    out = [f for f in figures if f not in plain and f.replace(",", "") not in plain.replace(",", "")]
+    if names and text_language in ("en", "es"):
+        words = _folded_words(text)
+        out += [n for n in named if not _mentions_name(n, words)]
+    return out
