@@ -12,7 +12,7 @@ import re
 
 from bot.tokens import fold_accents
 
-_FIGURE = re.compile(r"(?<![\d.,])\d{3,}(?:[.,]\d+)*")
+_FIGURE = re.compile(r"(?<![\d.,])(?:\d{3,}|\d{1,3}(?:[.,]\d{3})+)(?:[.,]\d+)?(?![\d])")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_NAME = re.compile(r"(?<=[\s(“\"'])[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,}|(?<=[\s(“\"'])[A-Z]{2,6}\b")
 _STEM = 5
@@ -30,13 +30,26 @@ def _folded_words(text: str) -> set[str]:
     return set(_WORD.findall(fold_accents(text).lower()))
 
 
+def _shared_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def _mentions_name(name: str, words: set[str]) -> bool:
+    """Exactly, or as a word sharing its stem ("Chinese"/"China", "Latin"/"latinoamericanos"), or with one
+    letter of difference ("Brasil"/"Brazil")."""
     name = fold_accents(name).lower()
     if name in words:
         return True
-    if len(name) >= _STEM and any(w.startswith(name[:_STEM]) for w in words):
+    if any(_shared_prefix(w, name) >= max(_STEM - 1, min(len(w), len(name)) - 1) for w in words):
         return True
-    return len(name) >= 5 and any(len(w) == len(name) and sum(a != b for a, b in zip(w, name)) == 1 for w in words)
+    return len(name) >= _STEM and any(
+        len(w) == len(name) and sum(a != b for a, b in zip(w, name)) == 1 for w in words
+    )
+
+
+def _digits(text: str) -> str:
+    """Digits with their group and decimal separators removed: "120,000", "120.000" and "120000" agree."""
+    return re.sub(r"(?<=\d)[.,\u00a0 ](?=\d)", "", text)
 
 
 def missing(question: str, text: str, text_language: str, names: bool = True) -> list[str]:
@@ -44,8 +57,8 @@ def missing(question: str, text: str, text_language: str, names: bool = True) ->
     only against Latin-script text: a Chinese document writes them in characters. (Across languages they are
     unreliable: "French" is "francés", "Andean" "andino".)"""
     figures, named = named_in(question)
-    plain = text.replace("\u00a0", " ")
-    out = [f for f in figures if f not in plain and f.replace(",", "") not in plain.replace(",", "")]
+    digits = _digits(text)
+    out = [f for f in figures if not re.search(rf"(?<!\d){re.escape(_digits(f))}(?!\d)", digits)]
     if names and text_language in ("en", "es"):
         words = _folded_words(text)
         out += [n for n in named if not _mentions_name(n, words)]

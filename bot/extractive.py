@@ -65,8 +65,9 @@ class ExtractiveAnswerer:
         text = hit.document_text or " ".join([hit.text, *hit.extra_texts])
         if missing(request.question, text, hit.language, names=hit.language == request.language):
             return False
-        by_document = self.settings.refusal_threshold.get(request.language) or {}
-        threshold = by_document.get(hit.language, max(by_document.values(), default=0.0))
+        thresholds = self.settings.refusal_threshold
+        largest = max((t for row in thresholds.values() for t in row.values()), default=0.0)
+        threshold = thresholds.get(request.language, {}).get(hit.language, largest)
         return hit.score >= threshold - slack
 
     def _says_it(self, ranked: list[Candidate], request: AnswerRequest) -> bool:

@@ -8,20 +8,18 @@ import re
 
 from bot.tokens import tokenize
 
-_MAX_CONTENT_TOKENS = 4  # "¿Qué desafíos mencionó?" is elliptical; a full question names its subject
+_MAX_CONTENT_TOKENS = 3  # "¿Qué desafíos mencionó?" is elliptical; a full question names its subject
 _REFERS_BACK = re.compile(
-    r"^\s*[¿¡]?\s*(and|what about|how about|y|e|pero|and what|y qué|y que)\b|"
-    r"\b(he|she|they|him|her|his|them|their|it|its|this|that|those|these|él|ella|ellos|ellas|"
-    r"eso|esa|ese|esto|dicho|dicha)\b|^\s*(那|还有|另外|此外)|[他她它]们?|其|该|这个|那个|呢[？?]?\s*$",
+    r"^\s*[¿¡]?\s*(and|what about|how about|y|e|pero)\b|"
+    r"\b(he|she|they|him|his|her|them|their|él|ella|ellos|ellas)\b|"
+    r"^\s*(那|还有|另外|此外|其|该)|(?<!其)[他她]们?|呢[？?]?\s*$",
     re.IGNORECASE,
 )
+_NAMES_ITS_SUBJECT = re.compile(r"\d|\S\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a figure, or a name inside the sentence
 
 
 def previous_question(history: list[dict]) -> str | None:
     return next((turn["content"] for turn in reversed(history) if turn.get("role") == "user"), None)
-
-
-_NAMES_ITS_SUBJECT = re.compile(r"\d|\S\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a figure, or a name inside the sentence
 
 
 def is_elliptical(question: str, language: str) -> bool:

@@ -83,6 +83,8 @@ class HybridRetriever:
         parts = embedder.query_parts(question)
         slices = embedder.part_slices
         languages = self.index.languages()
+        if not languages:
+            return []
         backgrounds = self.index.background()
         pooled = np.vstack(list(backgrounds.values()))
         lexical = self._lexical(question, language)

@@ -33,7 +33,7 @@ def _is_sentence(piece: str) -> bool:
     if re.search(r"[\u4e00-\u9fff]", piece):
         return len(piece) >= 6
     words = len(piece.split())
-    if words <= _HEADING_WORDS and not re.search(r"[.!?:;…”\")]$", piece):
+    if words <= _HEADING_WORDS and not re.search(r"[.!?:;…”\")]$", piece) and not _NUMBERED_ITEM.match(piece):
         return False
     return len(piece) >= _MIN_CHARS and words >= 4
 
@@ -119,7 +119,7 @@ _ORDINALS = {
     9: ("finally", "lastly", "por último", "finalmente", "最后"),
 }
 _LIST_ITEM = re.compile(  # Latin ordinals as words; Chinese ones followed by a comma ("第一次会议" is no item)
-    "^(?:" + "|".join(re.escape(w) for ws in _ORDINALS.values() for w in ws if w.isascii() or " " in w) + r")\b|"
+    "^(?:" + "|".join(re.escape(w) for ws in _ORDINALS.values() for w in ws if w.isascii() or " " in w) + r")[,:]|"
     "^(?:" + "|".join(re.escape(w) for ws in _ORDINALS.values() for w in ws if not w.isascii()) + ")[，,、：:]|"
     "^[一二三四五]是",
     re.IGNORECASE,
@@ -131,7 +131,7 @@ def asks_for_list(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
-_NUMBERED_ITEM = re.compile(r"^(\d{1,2})[.)、]\s*")
+_NUMBERED_ITEM = re.compile(r"^(\d{1,2})[.)、](?!\d)\s*")
 
 
 def list_item_rank(sentence: str) -> int:
