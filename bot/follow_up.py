@@ -12,7 +12,7 @@ _MAX_CONTENT_TOKENS = 3  # "¿Qué desafíos mencionó?" is elliptical; a full q
 _REFERS_BACK = re.compile(
     r"^\s*[¿¡]?\s*(and|what about|how about|y|e|pero)\b|"
     r"\b(he|she|they|him|his|her|them|their|él|ella|ellos|ellas)\b|"
-    r"^\s*(那|还有|另外|此外|其|该)|(?<!其)[他她]们?|呢[？?]?\s*$",
+    r"^\s*(那|还有|另外|此外|其(?!他)|该)|(?<!其)[他她]们?|呢[？?]?\s*$",
     re.IGNORECASE,
 )
 _NAMES_ITS_SUBJECT = re.compile(r"\d|\S\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a figure, or a name inside the sentence
