@@ -219,6 +219,7 @@ def ingest_paths(
         if refine:
             report.chunks_refined = _refine(index, pending, on_refining, settings.write_batch_chunks)
             pending = []
+            index.background()  # embedded once here, not on a visitor's first question
         report.left_provisional = len(pending)
     # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
     position = {str(p): i for i, p in enumerate(files)} | {str(p.resolve()): i for i, p in enumerate(files)}
@@ -230,7 +231,9 @@ def refine_pending(index: ChromaIndex, settings: Settings, on_refining: Callable
     """Give every provisional document its final vectors (after `ingest --no-refine` or an interrupted ingest)."""
     with write_lock(settings):
         index.repair()
-        return _refine(index, index.pending_refinement(), on_refining, settings.write_batch_chunks)
+        refined = _refine(index, index.pending_refinement(), on_refining, settings.write_batch_chunks)
+        index.background()
+        return refined
 
 
 def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Callable[[int], None] | None,

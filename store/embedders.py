@@ -184,7 +184,7 @@ class FusedEmbeddings(NamedEmbeddings):
 
     refinable = True
 
-    def __init__(self, fast: NamedEmbeddings, slow: NamedEmbeddings, fast_weight: float = 0.3,
+    def __init__(self, fast: NamedEmbeddings, slow: NamedEmbeddings, fast_weight: float = 0.2,
                  batch_size: int = 64) -> None:
         super().__init__(batch_size)
         self.fast, self.slow = fast, slow
