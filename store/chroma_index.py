@@ -42,8 +42,11 @@ def _serialized(method):
             try:
                 return method(self, *args, **kwargs)
             except chromadb.errors.InternalError:
-                log.warning("Chroma internal error in %s; retrying once", method.__name__)
+                # e.g. "Error finding id": another process replaced chunks that this process's in-memory vector
+                # index still lists. Reading the store afresh resolves it.
+                log.warning("Chroma internal error in %s; reopening the store and retrying once", method.__name__)
                 time.sleep(0.2)
+                self._reopen()
                 return method(self, *args, **kwargs)
 
     return wrapper
@@ -95,11 +98,16 @@ class ChromaIndex:
         state = self.state()
         if state != self._known_state:
             log.info("store changed by another process; reopening it")
-            from chromadb.api.client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()
-            self._open(make_chroma_client(self.settings))
+            self._reopen()
             self._known_state = state
+
+    def _reopen(self) -> None:
+        if self.settings.chroma_host:
+            return
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        self._open(make_chroma_client(self.settings))
 
     def _check_embedder(self) -> None:
         existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
