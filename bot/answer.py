@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 
@@ -15,7 +16,15 @@ class Hit:
     score: float
     dense_score: float | None = None
     extra_texts: list[str] = field(default_factory=list)
-    document_text: str = ""  # the whole document, for the best hits: what the answerer checks names against
+    load_text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    _whole: str | None = field(default=None, repr=False, compare=False)
+
+    def whole_text(self) -> str:
+        """The whole document (what the answerer checks names against), read from the store on first use:
+        most questions name nothing and never need it."""
+        if self._whole is None:
+            self._whole = self.load_text() if self.load_text else " ".join([self.text, *self.extra_texts])
+        return self._whole
 
     @property
     def doc_id(self) -> str:

@@ -8,7 +8,10 @@ accent- and case-folded, allowing one letter of difference ("Brasil", "Brazil") 
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from bot.tokens import fold_accents
 
@@ -16,6 +19,7 @@ _FIGURE = re.compile(r"(?<![\d.,])(?:\d{3,}|\d{1,3}(?:[.,]\d{3})+)(?:[.,]\d+)?(?
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_NAME = re.compile(r"(?<=[\s(“\"'])[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,}|(?<=[\s(“\"'])[A-Z]{2,6}\b")
 _STEM = 5
+_PLACES = Path(__file__).with_name("places.json")
 
 
 def named_in(question: str) -> tuple[set[str], set[str]]:
@@ -52,14 +56,49 @@ def _digits(text: str) -> str:
     return re.sub(r"(?<=\d)[.,\u00a0 ](?=\d)", "", text)
 
 
+def _pattern(spellings: dict[str, str]) -> re.Pattern:
+    """Longest first, so that "拉美国家" is Latin America and not "美国", "South Africa" not also "Africa".
+    Latin spellings are whole words (accents and case folded), with a plural ending allowed."""
+    alternatives = sorted(spellings, key=len, reverse=True)
+    latin = "|".join(re.escape(a) for a in alternatives if a.isascii())
+    other = "|".join(re.escape(a) for a in alternatives if not a.isascii())
+    return re.compile(rf"\b(?P<name>{latin})(?:e?s)?\b|(?P<han>{other})")
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[re.Pattern, re.Pattern, dict[str, str]]:
+    """(a pattern of the places' names, one of their names and adjectives, spelling -> English name)."""
+    data = json.loads(_PLACES.read_text(encoding="utf-8"))
+    names = {fold_accents(s).lower(): p[0] for p in data["places"] for s in p}
+    adjectives = {fold_accents(s).lower(): place for place, words in data["adjectives"].items() for s in words}
+    return _pattern(names), _pattern({**names, **adjectives}), {**names, **adjectives}
+
+
+def places_in(text: str, adjectives: bool = False) -> set[str]:
+    """The places (by English name) that `text` names in en, es or zh; with `adjectives`, also those it
+    only qualifies ("Chinese", "peruanos"). A question's places are its names: "the British colony" may well
+    be a text about England."""
+    names, everything, english = _places()
+    pattern = everything if adjectives else names
+    folded = fold_accents(text).lower()
+    return {english[m.group("name") or m.group("han")] for m in pattern.finditer(folded)}
+
+
+def names_anything(question: str) -> bool:
+    figures, names = named_in(question)
+    return bool(figures or names or places_in(question))
+
+
 def missing(question: str, text: str, text_language: str, names: bool = True) -> list[str]:
-    """The figures and, when `names`, the names of `question` that `text` does not mention. Names are checked
-    only against Latin-script text: a Chinese document writes them in characters. (Across languages they are
-    unreliable: "French" is "francés", "Andean" "andino".)"""
+    """The figures, places and, when `names`, other names of `question` that `text` does not mention.
+    Places are known in every language (places.json). Other names are checked only against Latin-script text
+    in the question's language: across languages they are unreliable ("French" is "francés", "Andean"
+    "andino"), and a Chinese document writes them in characters."""
     figures, named = named_in(question)
     digits = _digits(text)
     out = [f for f in figures if not re.search(rf"(?<!\d){re.escape(_digits(f))}(?!\d)", digits)]
+    out += sorted(places_in(question) - places_in(text, adjectives=True))
     if names and text_language in ("en", "es"):
         words = _folded_words(text)
-        out += [n for n in named if not _mentions_name(n, words)]
+        out += [n for n in named if not places_in(n) and not _mentions_name(n, words)]
     return out

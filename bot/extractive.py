@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.answer import Answer, Hit, cite, snippet_around, sources_from_hits
 from bot.answerers import AnswerRequest
-from bot.entities import missing
+from bot.entities import missing, names_anything
 from bot.follow_up import follow_up_query
 from bot.prompt_files import language_name, render
 from bot.sentence_vectors import SentenceVectors
@@ -62,8 +62,8 @@ class ExtractiveAnswerer:
     def supported(self, hit: Hit, request: AnswerRequest, slack: float = 0.0) -> bool:
         """The calibrated refusal: is this document's retrieval score high enough to answer from it, and does
         it mention the figures and names the question asks about?"""
-        text = hit.document_text or " ".join([hit.text, *hit.extra_texts])
-        if missing(request.question, text, hit.language, names=hit.language == request.language):
+        if names_anything(request.question) and missing(request.question, hit.whole_text(), hit.language,
+                                                        names=hit.language == request.language):
             return False
         thresholds = self.settings.refusal_threshold
         largest = max((t for row in thresholds.values() for t in row.values()), default=0.0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -24,7 +25,6 @@ from settings import Settings
 from store import ChromaIndex, ScoredChunk
 
 _EXTRA_CHUNKS = 2
-_WHOLE_DOCUMENTS = 2  # the answerer may quote the best two
 _MIN_STD = 0.02
 _DEFAULT_WEIGHT = 0.4
 
@@ -73,8 +73,8 @@ class HybridRetriever:
         ranked = sorted(scored, key=lambda s: -s.total(weight))
         hits = self._one_per_document(ranked, weight)
         hits = self._prefer_edition(hits, language, query_vector)[:top_k]
-        for hit in hits[:_WHOLE_DOCUMENTS]:
-            hit.document_text = self.index.document_text(hit.doc_id)
+        for hit in hits:
+            hit.load_text = partial(self.index.document_text, hit.doc_id)
         return hits
 
     def score(self, question: str, language: str, query_vector: list[float]) -> list[Scored]:

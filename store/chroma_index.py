@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
 _REGISTRY_TTL_S = 2.0
+_TEXTS_KEPT = 16  # whole documents kept for the answerer's name checks
 
 
 def _serialized(method):
@@ -69,6 +71,7 @@ class ChromaIndex:
         self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
         self._revisions, self._revisions_of = ("", ""), None
         self._background: dict[str, np.ndarray] | None = None
+        self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()  # (doc_id, sha256) -> text, recent last
         self._open(client or make_chroma_client(settings))
         self._known_state = self.state()
 
@@ -334,10 +337,17 @@ class ChromaIndex:
         record = self._registry(fresh=False).get(doc_id)
         if record is None:
             return ""
+        key = (doc_id, record.sha256)
+        if key in self._texts:
+            self._texts.move_to_end(key)
+            return self._texts[key]
         got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": record.sha256}]},
                               include=["documents", "metadatas"])
         pairs = sorted(zip(got["metadatas"], got["documents"]), key=lambda pair: pair[0].get("chunk_index", 0))
-        return "\n".join(text for _, text in pairs)
+        self._texts[key] = text = "\n".join(text for _, text in pairs)
+        while len(self._texts) > _TEXTS_KEPT:
+            self._texts.popitem(last=False)
+        return text
 
     def languages(self) -> list[str]:
         """The languages of the committed documents."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bot.answer import Source, cite
-from bot.entities import missing, named_in
+from bot.entities import missing, named_in, places_in
 from bot.follow_up import follow_up_query, is_elliptical
 from bot.retrieval import _z_scores
 from bot.sentences import asks_for_list, list_item_rank, split_sentences
@@ -18,7 +18,10 @@ REPORT = ("On 7 November 2025 the forum was held in Shanghai. In 2024, China-Lat
 
 @pytest.mark.parametrize("question, absent", [
     ("What was China's trade with Brazil in 2024?", ["Brazil"]),
-    ("¿Cuánto comerció China con Brasil en 2024?", ["Brasil"]),
+    ("¿Cuánto comerció China con Brasil en 2024?", ["Brazil"]),  # places by their English name
+    ("2024年中国和巴西的贸易额是多少？", ["Brazil"]),  # places are known in every language
+    ("2024年中拉贸易额是多少？", []),
+    ("哪些拉美国家的专家出席了论坛？", []),  # Latin America, not "美国" inside "拉美国家"
     ("And in 2023?", ["2023"]),
     ("How much Chinese trade was there in 2024?", []),  # "Chinese" is China's
     ("Were 120.000 jobs created?", []),  # separators differ, the figure is the same
@@ -28,6 +31,13 @@ REPORT = ("On 7 November 2025 the forum was held in Shanghai. In 2024, China-Lat
 ])
 def test_a_document_must_mention_what_the_question_names(question, absent):
     assert sorted(missing(question, REPORT, "en")) == sorted(absent)
+
+
+def test_places_are_known_by_their_names_and_adjectives_in_three_languages():
+    assert places_in("印度尼西亚和南非的代表") == {"Indonesia", "South Africa"}  # not also India and Africa
+    assert places_in("¿Qué usan los peruanos?") == set()  # adjectives and "usan" name no place in a question
+    assert places_in("¿Qué usan los peruanos?", adjectives=True) == {"Peru"}  # but a text about Peruvians counts
+    assert missing("¿Qué exporta Chile a China?", "智利对中国的出口", "zh", names=False) == []
 
 
 def test_names_are_not_checked_against_chinese_text_or_across_languages():
