@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local folder, used when embedder=st.",
     )
     embed_batch_size: int = Field(64, gt=0, description="Texts per embedding call.")
+    max_query_tokens: int = Field(
+        128, gt=0, description="The embedders encode at most this many tokens from the start of a question (in "
+        "each model's tokens; mE5 counts about one per Chinese character): a long question costs mE5 seconds of "
+        "CPU otherwise. The lexical search and the answerer still read the whole question.",
+    )
 
     # --- ingest ---
     chunk_size: int = Field(700, gt=50, description="Chunk size in Latin-equivalent characters.")
@@ -105,6 +110,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Bind address of the web app.")
     port: int = Field(7860, description="Port of the web app.")
     max_question_chars: int = Field(2000, gt=0, description="Longest accepted question.")
+    max_question_tokens: int = Field(
+        1500, gt=0, description="Longest accepted question in words as the lexical search counts them (jieba's "
+        "for Chinese): a natural 2,000-character question has about 1,100 in Chinese and 350 in Spanish.",
+    )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload.")
     admin_api_key: SecretStr | None = Field(None, description="Enables /api/documents when set.")
     allowed_origins: list[str] = Field(

