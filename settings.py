@@ -63,7 +63,13 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     max_text_chars: int = Field(5_000_000, gt=0, description="Extracted text longer than this is refused.")
-    file_timeout_s: float = Field(60.0, gt=0, description="Per-file parse time limit.")
+    file_timeout_s: float = Field(
+        60.0, gt=0, description="Per-file parse time limit; the parse runs in a child process, killed past it."
+    )
+    write_lock_wait_s: float = Field(
+        5.0, ge=0, description="How long a writer (an upload, an ingest batch) waits for another writer's store "
+        "lock before giving up (409 from the API, exit 2 from the CLI).",
+    )
 
     # --- retrieval ---
     top_k: int = Field(4, gt=0, description="Documents returned per question.")

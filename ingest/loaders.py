@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bs4 import BeautifulSoup
-from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 from ingest.decoding import decode_text
-from ingest.errors import CorruptFile, FileTooLarge
+from ingest.docx_loader import load_docx
+from ingest.errors import CorruptFile
+from ingest.loaded import LoadedDocument, Section
 
 _NOISE_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "template", "head")
 _HEADINGS = ("h1", "h2", "h3", "h4")
-_MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
-
-
-@dataclass
-class Section:
-    text: str
-    heading: str = ""
-    page: int | None = None
-
-
-@dataclass
-class LoadedDocument:
-    title: str = ""
-    sections: list[Section] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(s.text for s in self.sections)
 
 
 def load_text(data: bytes, path: Path) -> LoadedDocument:
@@ -45,6 +26,8 @@ def load_text(data: bytes, path: Path) -> LoadedDocument:
 
 
 def load_markdown(data: bytes, path: Path) -> LoadedDocument:
+    from langchain_text_splitters import MarkdownHeaderTextSplitter  # slow to import: only when needed
+
     text = decode_text(data)
     splitter = MarkdownHeaderTextSplitter(
         headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
@@ -99,38 +82,6 @@ def load_pdf(data: bytes, path: Path) -> LoadedDocument:
             RecursionError, OSError, ZeroDivisionError) as exc:
         raise CorruptFile(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
     return LoadedDocument(str(title), sections)
-
-
-def load_docx(data: bytes, path: Path) -> LoadedDocument:
-    import docx
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNCOMPRESSED:
-                raise FileTooLarge("DOCX expands to more than 200 MB (zip bomb?)")
-        document = docx.Document(io.BytesIO(data))
-    except FileTooLarge:
-        raise
-    except Exception as exc:  # python-docx/lxml/zipfile raise many unrelated types on broken files
-        raise CorruptFile(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from exc
-    title = (document.core_properties.title or "").strip()
-    sections: list[Section] = []
-    heading, lines = "", []
-    for paragraph in document.paragraphs:
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        text = paragraph.text.strip()
-        if not text:
-            continue
-        if style.startswith("Heading") or style == "Title":
-            if lines:
-                sections.append(Section("\n".join(lines), heading))
-            heading, lines = text, []
-            title = title or text
-        else:
-            lines.append(text)
-    if lines:
-        sections.append(Section("\n".join(lines), heading))
-    return LoadedDocument(title, sections)
 
 
 def _tidy(text: str) -> str:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import signal
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.chunking import make_splitter
-from ingest.errors import EmptyDocument, FileTooLarge, IngestError, ParseTimeout, UnsupportedFormat
+from ingest.errors import EmptyDocument, FileTooLarge, IngestError, UnsupportedFormat
 from ingest.language import detect_document_language
 from ingest.loaders import LOADERS, LoadedDocument
+from ingest.parse_worker import parse_in_worker
 from settings import Settings
 from store import ChromaIndex, Chunk, DocumentRecord, document_id, write_lock
 
@@ -68,38 +66,15 @@ def edition_key(path: Path) -> str:
     return str(path.parent / _LANG_SUFFIX.sub("", path.stem))
 
 
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """SIGALRM-based parse time limit; a no-op off the main thread, where callers use a subprocess."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum, frame):
-        raise ParseTimeout(f"parsing took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def parse_file(path: Path, data: bytes, settings: Settings) -> LoadedDocument:
-    loader = LOADERS.get(path.suffix.lower())
-    if loader is None:
+    """The file's title and sections, parsed in a child process within the time and size budget."""
+    if path.suffix.lower() not in LOADERS:
         raise UnsupportedFormat(f"unsupported file type '{path.suffix or '(none)'}'")
     if not data.strip():
         raise EmptyDocument("empty file")
-    with _time_limit(settings.file_timeout_s):
-        loaded = loader(data, path)
-    text_chars = sum(len(s.text) for s in loaded.sections)
-    if text_chars == 0 or not loaded.text.strip():
+    loaded = parse_in_worker(path.name, data, settings.file_timeout_s, settings.max_text_chars)
+    if not loaded.text.strip():
         raise EmptyDocument("no text could be extracted")
-    if text_chars > settings.max_text_chars:
-        raise FileTooLarge(f"extracted text has {text_chars} characters (limit {settings.max_text_chars})")
     return loaded
 
 
@@ -126,15 +101,19 @@ class PreparedDocument:
     replaces_previous: bool
 
 
-def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord]) -> PreparedDocument | FileOutcome:
-    """Parse and chunk one file, or say that it is unchanged. Raises IngestError for a bad file."""
-    if not path.exists():
+def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord],
+                 content: Path | None = None) -> PreparedDocument | FileOutcome:
+    """Parse and chunk one file, or say that it is unchanged. Raises IngestError for a bad file. Takes no lock.
+
+    `content`: where the file's bytes are when they are not yet at `path`, its identity (a staged upload)."""
+    content = content or path
+    if not content.exists():
         raise IngestError("no such file")
     source = str(path.resolve())
-    size = path.stat().st_size
+    size = content.stat().st_size
     if size > settings.max_file_mb * 1024 * 1024:
         raise FileTooLarge(f"file is {size / 1048576:.1f} MB (limit {settings.max_file_mb:g} MB)")
-    data = path.read_bytes()
+    data = content.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     doc_id = document_id(source)
     previous = known.get(doc_id)
@@ -151,28 +130,59 @@ def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord
     return PreparedDocument(record, chunks, previous is not None)
 
 
-class _BatchWriter:
-    """Collects prepared documents and writes them to the index a batch at a time (one Chroma write per batch);
-    each document's outcome is reported only once its batch is committed."""
+def prepare_or_fail(path: Path, settings: Settings, known: dict[str, DocumentRecord],
+                    content: Path | None = None) -> PreparedDocument | FileOutcome:
+    """prepare_file, with a bad file's error as a failed outcome."""
+    try:
+        return prepare_file(path, settings, known, content)
+    except IngestError as exc:
+        return FileOutcome(str(path), "failed", str(exc))
+    except (OSError, RecursionError, MemoryError) as exc:
+        return FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
 
-    def __init__(self, index: ChromaIndex, batch_chunks: int, emit: Callable[[FileOutcome], None]) -> None:
-        self.index, self.batch_chunks, self.emit = index, batch_chunks, emit
+
+def write_prepared(index: ChromaIndex, documents: list[PreparedDocument]) -> list[FileOutcome]:
+    """Commit prepared documents in one Chroma write; the caller holds the write lock. The registry is read
+    afresh: another writer may have stored a document since it was prepared (then same content is unchanged)."""
+    current = {r.doc_id: r for r in index.documents()}
+    outcomes, todo = [], []
+    for d in documents:
+        previous = current.get(d.record.doc_id)
+        if previous is not None and previous.sha256 == d.record.sha256:
+            outcomes.append(FileOutcome(d.record.source, "unchanged", chunks=previous.chunks,
+                                        language=previous.language))
+        else:
+            todo.append((d, previous is not None))
+    replaced = {d.record.doc_id for d, replaces in todo if replaces}
+    if todo:
+        index.write_documents([(d.record, d.chunks) for d, _ in todo], replaced)
+    for d, replaces in todo:
+        outcomes.append(FileOutcome(d.record.source, "updated" if replaces else "added", chunks=len(d.chunks),
+                                    language=d.record.language))
+    return outcomes
+
+
+class _BatchWriter:
+    """Collects prepared documents and writes them to the index a batch at a time (one Chroma write per batch),
+    holding the write lock only while it writes; each outcome is reported once its batch is committed."""
+
+    def __init__(self, index: ChromaIndex, settings: Settings, emit: Callable[[FileOutcome], None]) -> None:
+        self.index, self.settings, self.emit = index, settings, emit
         self.pending: list[PreparedDocument] = []
 
     def add(self, document: PreparedDocument) -> None:
         self.pending.append(document)
-        if sum(len(d.chunks) for d in self.pending) >= self.batch_chunks:
+        if sum(len(d.chunks) for d in self.pending) >= self.settings.write_batch_chunks:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        replaced = {d.record.doc_id for d in batch if d.replaces_previous}
-        self.index.write_documents([(d.record, d.chunks) for d in batch], replaced)
-        for d in batch:
-            status = "updated" if d.replaces_previous else "added"
-            self.emit(FileOutcome(d.record.source, status, chunks=len(d.chunks), language=d.record.language))
+        with write_lock(self.settings):
+            outcomes = write_prepared(self.index, batch)
+        for outcome in outcomes:
+            self.emit(outcome)
 
 
 def ingest_paths(
@@ -187,8 +197,10 @@ def ingest_paths(
     """Ingest every file; a bad file is reported and skipped, never aborting the others.
 
     `progress` wraps the file list (e.g. tqdm); `on_outcome` hears about each file once it is committed.
-    With a fused embedder every document is committed (searchable) first; then, when `refine`, every provisional
-    document in the store gets its final vectors, `on_refining` hearing how many chunks that will take."""
+    Files are parsed without the store's write lock (in a child process, within the parse budget); the lock is
+    taken for each batch's write and for refining. With a fused embedder every document is committed
+    (searchable) first; then, when `refine`, every provisional document in the store gets its final vectors,
+    `on_refining` hearing how many chunks that will take."""
     report = IngestReport()
 
     def emit(outcome: FileOutcome) -> None:
@@ -198,33 +210,37 @@ def ingest_paths(
 
     with write_lock(settings):
         report.orphans_removed = index.repair()
-        known = {r.doc_id: r for r in index.documents()}
-        embedded_before = index.embedder.documents_embedded
-        writer = _BatchWriter(index, settings.write_batch_chunks, emit)
-        files = collect_files(paths)
-        for path in progress(files) if progress else files:
-            try:
-                prepared = prepare_file(path, settings, known)
-            except IngestError as exc:
-                prepared = FileOutcome(str(path), "failed", str(exc))
-            except (OSError, RecursionError, MemoryError) as exc:
-                prepared = FileOutcome(str(path), "failed", f"{type(exc).__name__}: {exc}")
-            if isinstance(prepared, PreparedDocument):
-                writer.add(prepared)
-            else:
-                emit(prepared)
-        writer.flush()
-        report.chunks_embedded = index.embedder.documents_embedded - embedded_before
-        pending = index.pending_refinement()
-        if refine:
-            report.chunks_refined = _refine(index, pending, on_refining, settings.write_batch_chunks)
-            pending = []
-            index.background()  # embedded once here, not on a visitor's first question
-        report.left_provisional = len(pending)
+    known = {r.doc_id: r for r in index.documents()}
+    embedded_before = index.embedder.documents_embedded
+    writer = _BatchWriter(index, settings, emit)
+    files = collect_files(paths)
+    for path in progress(files) if progress else files:
+        prepared = prepare_or_fail(path, settings, known)
+        if isinstance(prepared, PreparedDocument):
+            writer.add(prepared)
+        else:
+            emit(prepared)
+    writer.flush()
+    report.chunks_embedded = index.embedder.documents_embedded - embedded_before
+    report.chunks_refined, report.left_provisional = finish_writing(index, settings, refine, on_refining)
     # Outcomes arrive in commit order (batches); the report lists them in the order of the files given.
     position = {str(p): i for i, p in enumerate(files)} | {str(p.resolve()): i for i, p in enumerate(files)}
     report.outcomes.sort(key=lambda o: position.get(o.path, len(files)))
     return report
+
+
+def finish_writing(index: ChromaIndex, settings: Settings, refine: bool = True,
+                   on_refining: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """When `refine`, give every provisional document its final vectors (under the write lock). Returns (chunks
+    refined, documents left provisional)."""
+    with write_lock(settings):
+        index.documents()  # afresh: other writers may have committed between this writer's batches
+        pending = index.pending_refinement()
+        if not refine:
+            return 0, len(pending)
+        refined = _refine(index, pending, on_refining, settings.write_batch_chunks)
+        index.background()  # embedded once here, not on a visitor's first question
+        return refined, 0
 
 
 def refine_pending(index: ChromaIndex, settings: Settings, on_refining: Callable[[int], None] | None = None) -> int:

@@ -21,7 +21,8 @@ def lock_path(settings: Settings) -> Path:
 
 @contextmanager
 def write_lock(settings: Settings) -> Iterator[None]:
-    lock = FileLock(str(lock_path(settings)), timeout=0)
+    """Held while writing, never while parsing; waits up to settings.write_lock_wait_s for another writer."""
+    lock = FileLock(str(lock_path(settings)), timeout=settings.write_lock_wait_s)
     try:
         lock.acquire()
     except Timeout as exc:

@@ -14,6 +14,7 @@ from ingest.pipeline import ingest_paths
 from settings import Settings
 from store import ChromaIndex, StoreLocked, open_index
 from web.feedback import FeedbackLog
+from web.uploads import clean_staged_uploads
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def seed_sample_corpus(index: ChromaIndex, settings: Settings) -> int:
 
 
 def build_context(settings: Settings) -> WebContext:
+    clean_staged_uploads(settings)
     index = open_index(settings)
     seed_sample_corpus(index, settings)
     return WebContext(settings, index, ForumQA(settings, index), FeedbackLog(settings.feedback_path))

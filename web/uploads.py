@@ -1,25 +1,31 @@
-"""Staff uploads: files saved under safe names in the uploads folder, then ingested as one batch.
+"""Staff uploads: files staged, parsed without the store's lock (within the parse budget), then moved under their
+stored names into the uploads folder and committed as one batch under the lock.
 
-A file that fails to ingest leaves nothing behind, and never replaces a version that is already stored: the
-previous file is set aside first and put back if the new one fails."""
+A file that fails to ingest leaves nothing behind, and never replaces a version that is already stored: a file
+is moved into place only once it parsed, and the previous file is put back if the write fails. Different names
+that make the same safe name get distinct stored names; staging left by a killed app is removed at start."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import re
 import shutil
-import threading
 import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import FileOutcome, PreparedDocument, finish_writing, prepare_or_fail, write_prepared
 from settings import Settings
-from store import ChromaIndex, StoreLocked, document_id
+from store import ChromaIndex, StoreLocked, document_id, write_lock
+
+log = logging.getLogger(__name__)
 
 _COPY_BLOCK = 1 << 20
-_upload_lock = threading.Lock()  # the store's file lock is not re-entrant, so uploads queue here first
+STAGING = ".staging"  # under the uploads folder: one folder per upload in progress, named <pid>-<random>
 
 
 class UploadTooLarge(Exception):
@@ -51,6 +57,18 @@ def safe_file_name(name: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+def stored_name(name: str) -> str:
+    """The safe name, with a short hash of the original name when making it safe changed it: two different
+    names never share a stored file, and the same name uploaded again updates its document."""
+    safe = safe_file_name(name)
+    original = unicodedata.normalize("NFC", PurePosixPath((name or "").replace("\\", "/")).name)
+    if safe == original:
+        return safe
+    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem, dot, ext = safe.rpartition(".")
+    return f"{stem}-{digest}.{ext}" if dot else f"{safe}-{digest}"
+
+
 def _unique_names(names: list[str]) -> list[str]:
     seen: set[str] = set()
     out = []
@@ -70,73 +88,111 @@ def is_uploaded(source: str, settings: Settings) -> bool:
 
 
 class _Staging:
-    """Writes the new files; remembers the files they replace so a failure can put them back."""
+    """A private folder for one upload's new files, and the stored files they replace until the write is done."""
 
     def __init__(self, folder: Path, limit_bytes: int) -> None:
         self.folder = folder
-        self.aside = folder / ".replaced" / uuid.uuid4().hex
+        self.work = folder / STAGING / f"{os.getpid()}-{uuid.uuid4().hex}"
         self.limit_bytes = limit_bytes
         self.written = 0
-        self.backups: dict[Path, Path] = {}
-        self.paths: list[Path] = []
+        self.placed: dict[Path, Path | None] = {}  # stored file -> the previous version set aside (None: none)
 
     def save(self, name: str, data: BinaryIO) -> Path:
-        target = self.folder / name
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            self.aside.mkdir(parents=True, exist_ok=True)
-            backup = self.aside / name
-            target.replace(backup)
-            self.backups[target] = backup
-        self.paths.append(target)
-        with target.open("wb") as out:
+        staged = self.work / "new" / name
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        with staged.open("wb") as out:
             while block := data.read(_COPY_BLOCK):
                 self.written += len(block)
                 if self.written > self.limit_bytes:
                     raise UploadTooLarge(f"the upload is larger than {self.limit_bytes / 1048576:g} MB")
                 out.write(block)
-        return target
+        return staged
 
-    def undo(self, target: Path) -> None:
-        backup = self.backups.pop(target, None)
-        if backup is not None:
-            backup.replace(target)
-        else:
-            target.unlink(missing_ok=True)
+    def place(self, staged: Path, target: Path) -> None:
+        """Move a parsed file to its stored name (the caller holds the write lock)."""
+        backup = None
+        if target.exists():
+            backup = self.work / "old" / target.name
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            target.replace(backup)
+        self.placed[target] = backup
+        staged.replace(target)
 
-    def undo_all(self) -> None:
-        for target in self.paths:
-            self.undo(target)
-        self.finish()
+    def undo(self) -> None:
+        for target, backup in self.placed.items():
+            if backup is not None:
+                backup.replace(target)
+            else:
+                target.unlink(missing_ok=True)
+        self.placed = {}
 
     def finish(self) -> None:
-        shutil.rmtree(self.aside, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_staged_uploads(settings: Settings) -> int:
+    """Remove staging folders whose app is gone (killed mid-upload); returns how many."""
+    removed = 0
+    root = settings.uploads_path / STAGING
+    for work in root.iterdir() if root.is_dir() else ():
+        pid = work.name.partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not _process_alive(int(pid)):
+            shutil.rmtree(work, ignore_errors=True)
+            removed += 1
+    if removed:
+        log.info("removed %s staged uploads left by a stopped app", removed)
+    return removed
 
 
 def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, settings: Settings) -> list[UploadOutcome]:
-    """Save and ingest; raises StoreLocked while another ingest runs, UploadTooLarge over max_upload_mb."""
-    if not _upload_lock.acquire(blocking=False):
-        raise StoreLocked("another upload is being ingested; retry when it has finished")
+    """Save, parse and commit; raises StoreLocked when another writer keeps the store longer than
+    write_lock_wait_s, UploadTooLarge over max_upload_mb."""
+    names = _unique_names([stored_name(name) for name, _ in files])
+    targets = [settings.uploads_path / name for name in names]
+    staging = _Staging(settings.uploads_path, int(settings.max_upload_mb * 1024 * 1024))
     try:
-        names = _unique_names([safe_file_name(name) for name, _ in files])
-        staging = _Staging(settings.uploads_path, int(settings.max_upload_mb * 1024 * 1024))
-        try:
-            paths = [staging.save(name, data) for name, (_, data) in zip(names, files)]
-            report = ingest_paths(paths, index, settings)
-        except BaseException:
-            staging.undo_all()
-            raise
-        outcomes = []
-        for (original, _), name, path, outcome in zip(files, names, paths, report.outcomes):
-            if outcome.status == "failed":
-                staging.undo(path)
-                outcomes.append(UploadOutcome(original, name, "failed", outcome.reason))
-            else:
-                outcomes.append(UploadOutcome(
-                    original, name, outcome.status, doc_id=document_id(outcome.path),
-                    chunks=outcome.chunks, language=outcome.language,
-                ))
-        staging.finish()
-        return outcomes
+        staged = [staging.save(name, data) for name, (_, data) in zip(names, files)]
+        known = {r.doc_id: r for r in index.documents()}
+        results = [prepare_or_fail(t, settings, known, content) for t, content in zip(targets, staged)]
+        ready = [(r, content, t) for r, content, t in zip(results, staged, targets) if isinstance(r, PreparedDocument)]
+        committed: dict[str, FileOutcome] = {}
+        if ready:
+            with write_lock(settings):
+                try:
+                    for _, content, target in ready:
+                        staging.place(content, target)
+                    committed = {o.path: o for o in write_prepared(index, [r for r, _, _ in ready])}
+                except BaseException:
+                    staging.undo()
+                    raise
+            _refine_soon(index, settings)
     finally:
-        _upload_lock.release()
+        staging.finish()
+    outcomes = []
+    for (original, _), name, result in zip(files, names, results):
+        outcome = committed[result.record.source] if isinstance(result, PreparedDocument) else result
+        if outcome.status == "failed":
+            outcomes.append(UploadOutcome(original, name, "failed", outcome.reason))
+        else:
+            outcomes.append(UploadOutcome(original, name, outcome.status, doc_id=document_id(outcome.path),
+                                          chunks=outcome.chunks, language=outcome.language))
+    return outcomes
+
+
+def _refine_soon(index: ChromaIndex, settings: Settings) -> None:
+    """Final vectors now; a writer holding the store meanwhile refines them when it finishes (it refines every
+    provisional document), so the upload, already committed and searchable, does not fail for it."""
+    try:
+        finish_writing(index, settings)
+    except StoreLocked:
+        log.info("another writer holds the store: the uploaded documents are refined when it finishes")
