@@ -19,7 +19,7 @@ import numpy as np
 from bot.answer import Answer, Hit, cite, snippet_around, sources_from_hits
 from bot.answerers import AnswerRequest
 from bot.entities import missing, names_anything
-from bot.follow_up import follow_up_query
+from bot.follow_up import follow_up_query, previous_quotes
 from bot.prompt_files import language_name, render
 from bot.sentence_vectors import SentenceVectors
 from bot.sentences import asks_for_list, list_item_rank, matches_type, question_type, split_sentences
@@ -75,6 +75,14 @@ class ExtractiveAnswerer:
         the question: short, general questions ("Who gave the opening speech?") stand out less in retrieval."""
         return max(c.similarity for c in ranked) >= self.settings.sentence_support
 
+    def _continues(self, hit: Hit, request: AnswerRequest) -> bool:
+        """Is this follow-up about a document the previous answer quoted? Then the conversation has already
+        established that it covers the subject ("¿Qué dijo sobre la Franja y la Ruta?" after his name)."""
+        if request.standalone == request.question:
+            return False
+        quotes = previous_quotes(request.history)
+        return bool(quotes) and any(q in hit.whole_text() for q in quotes)
+
     def evidence_documents(self, request: AnswerRequest) -> list[tuple[int, Hit]]:
         """(citation number, hit) of the documents to quote: the best, and one more only when it is as good."""
         hits = request.hits
@@ -122,7 +130,8 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, documents) if documents else []
         ranked = sorted((c for c in candidates if c.relevance >= self.settings.answer_threshold),
                         key=lambda c: -c.score())
-        if not ranked or not (self.supported(request.hits[0], request) or self._says_it(ranked, request)):
+        if not ranked or not (self.supported(request.hits[0], request) or self._says_it(ranked, request)
+                              or self._continues(request.hits[0], request)):
             return self.refusal(request)
         chosen = self._choose(ranked, candidates, asks_for_list(request.question))
         evidence = "\n".join(f"“{c.sentence}” [{c.n}]" for c in chosen)

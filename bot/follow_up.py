@@ -12,10 +12,21 @@ _MAX_CONTENT_TOKENS = 3  # "¿Qué desafíos mencionó?" is elliptical; a full q
 _REFERS_BACK = re.compile(
     r"^\s*[¿¡]?\s*(and|what about|how about|y|e|pero)\b|"
     r"\b(he|she|they|him|his|her|them|their|él|ella|ellos|ellas)\b|"
+    r"^\s*¿?\s*(qué|cómo|cuándo|dónde)\s+(dijo|dijeron|mencionó|destacó|señaló|propuso|afirmó|añadió|opina|"
+    r"opinó|piensa|cree|explicó|subrayó|recomendó)\s*(sobre|acerca|de|del|\?|$)|"  # "¿Qué dijo sobre…?": no subject
     r"^\s*(那|还有|另外|此外|其(?!他)|该)|(?<!其)[他她]们?|呢[？?]?\s*$",
     re.IGNORECASE,
 )
 _NAMES_ITS_SUBJECT = re.compile(r"\d|\S\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a figure, or a name inside the sentence
+
+
+_QUOTE = re.compile(r"“([^”]{20,})”")
+
+
+def previous_quotes(history: list[dict]) -> list[str]:
+    """What the previous answer quoted from the documents (the offline answerer quotes verbatim in “…”)."""
+    answer = next((turn["content"] for turn in reversed(history) if turn.get("role") == "assistant"), "")
+    return _QUOTE.findall(answer or "")
 
 
 def previous_question(history: list[dict]) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.answer import Source, cite
 from bot.entities import missing, named_in, places_in
-from bot.follow_up import follow_up_query, is_elliptical
+from bot.follow_up import follow_up_query, is_elliptical, previous_quotes
 from bot.retrieval import _z_scores
 from bot.sentences import asks_for_list, list_item_rank, split_sentences
 
@@ -56,9 +56,19 @@ def test_names_are_not_checked_against_chinese_text_or_across_languages():
     ("其他国家的代表有哪些人参加了论坛并发表了讲话？", "zh", False),  # "其他" is no pronoun
     ("Who is Claudio Rojas Rachel?", "en", False),
     ("What was the total trade between China and Latin America in 2024?", "en", False),
+    ("¿Qué dijo sobre la Franja y la Ruta?", "es", True),  # Spanish drops the pronoun
+    ("¿Qué dijo el presidente Xi en la cumbre de Lima?", "es", False),  # names who said it
 ])
 def test_elliptical_follow_ups_are_recognised(question, language, elliptical):
     assert is_elliptical(question, language) is elliptical
+
+
+def test_the_previous_answers_quotes_are_read_from_the_history():
+    history = [{"role": "user", "content": "¿Quién es Claudio Rojas Rachel?"},
+               {"role": "assistant", "content": "Según los documentos del foro:\n\n“Claudio Rojas Rachel, former "
+                                                "Ambassador of Chile, pointed out that…” [1]\n“Corto.” [1]"}]
+    assert previous_quotes(history) == ["Claudio Rojas Rachel, former Ambassador of Chile, pointed out that…"]
+    assert previous_quotes([]) == []
 
 
 def test_a_follow_up_is_retrieved_with_the_previous_question_only_when_elliptical():
