@@ -1,6 +1,8 @@
 """python -m bot ask [--store DIR] [--lang auto|zh|es|en] [--json] [QUESTION]
 
-Without QUESTION, reads one question per line from stdin and answers each in the same process.
+Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
+cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
+status is then 1 (invalid) or 2 (a backend was unavailable).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from bot.answer import Answer
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
+from faults import BackendUnavailable
 from settings import apply_offline_environment, load_settings
 from store import StoreError, open_index
 
@@ -64,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             answer = qa.ask(question, args.lang)
-        except InvalidQuestion as exc:
+        except (InvalidQuestion, BackendUnavailable) as exc:  # this question fails; the next ones are asked
             print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False) if args.json
-                  else f"error: {exc}")
-            status = 1
+                  else f"error: {exc}", flush=True)
+            status = max(status, 2 if isinstance(exc, BackendUnavailable) else 1)
             continue
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)

@@ -46,6 +46,7 @@ class Source:
     doc_id: str = ""
     page: int | None = None
     section: str = ""
+    url: str = ""  # the document's file, where the answer is served over HTTP (then `source` is its file name)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
@@ -21,6 +22,16 @@ class InvalidQuestion(ValueError):
 
 
 LANG_CHOICES = ("auto", *SERVED)
+
+
+def is_text(value: str) -> bool:
+    """Whether a string is valid Unicode text: JSON's "\\ud800" decodes to a lone surrogate, which no encoder
+    and no tokenizer accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ForumQA:
@@ -50,6 +61,8 @@ class ForumQA:
     def validate(self, question: str, lang: str = "auto") -> str:
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestion("the question is empty")
+        if not is_text(question):
+            raise InvalidQuestion("the question is not valid Unicode text (it holds a lone surrogate)")
         if len(question) > self.settings.max_question_chars:
             raise InvalidQuestion(
                 f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
@@ -90,6 +103,9 @@ class ForumQA:
         """`ui_lang`: the visitor's interface language (zh/es/en, or None), used with lang=auto only, when the
         question's own language is ambiguous (a name alone, "OK")."""
         clean = self.validate(question, lang)
+        if not all(is_text(str(turn.get("content", ""))) for turn in history or []):
+            raise InvalidQuestion("the history is not valid Unicode text (it holds a lone surrogate)")
+        self.index.follow_commits()  # a document added or removed by any writer counts from this question on
         return self.chain.invoke({"question": clean, "lang": lang, "history": history or [], "ui_lang": ui_lang})
 
     def ask(self, question: str, lang: str = "auto", history: list[dict] | None = None,
@@ -100,3 +116,17 @@ class ForumQA:
                ui_lang: str | None = None) -> Iterator[str | Answer]:
         """Text pieces, then the final Answer (with sources)."""
         yield from self.answerer.stream(self.prepare(question, lang, history, ui_lang))
+
+    async def astream(self, question: str, lang: str = "auto", history: list[dict] | None = None,
+                      ui_lang: str | None = None) -> AsyncIterator[str | Answer]:
+        """stream() for an event loop: retrieval runs in a thread; an answerer that streams asynchronously (the
+        LLM) does so on the loop, so a consumer that goes away cancels the model's request at once."""
+        request = await asyncio.to_thread(self.prepare, question, lang, history, ui_lang)
+        astream = getattr(self.answerer, "astream", None)
+        if astream is None:  # the extractive answer is computed whole anyway
+            pieces = await asyncio.to_thread(list, self.answerer.stream(request))
+            for piece in pieces:
+                yield piece
+            return
+        async for piece in astream(request):
+            yield piece

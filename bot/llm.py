@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -41,6 +42,7 @@ from bot.llm_prompt import (
 )
 from bot.numeric_guard import hit_texts, unsupported_numbers
 from bot.prompt_files import language_name, render
+from faults import BackendUnavailable
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,25 @@ log = logging.getLogger(__name__)
 
 class LLMError(RuntimeError):
     """The language model could not be set up or did not answer."""
+
+
+class LLMUnavailable(LLMError, BackendUnavailable):
+    """The model's server did not answer: down, timed out, overloaded or failing (5xx)."""
+
+    backend = "language model"
+
+
+def server_fault(exc: BaseException) -> bool:
+    """Whether a client error means the model's server is unavailable (rather than a bad request or a bug)."""
+    if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    try:
+        import openai
+    except ImportError:
+        return False
+    if isinstance(exc, openai.APIConnectionError):  # timeouts too
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code >= 500 or exc.status_code == 429)
 
 
 # --- streaming helper --------------------------------------------------------------------------------------------
@@ -75,6 +96,40 @@ class _MarkerFilter:
         return out
 
 
+class _StreamedAnswer:
+    """What a visitor sees while the model writes: the NOT_COVERED marker held back and dropped, citations
+    renumbered as cited; then the last pieces (the localized text or warnings) and the final Answer."""
+
+    def __init__(self, answerer: LLMAnswerer, request: AnswerRequest) -> None:
+        self.answerer, self.request = answerer, request
+        self.marker_filter, self.citations = _MarkerFilter(), CitationRenumberer(len(request.hits))
+        self.raw: list[str] = []
+        self.sent = ""
+
+    def feed(self, piece: str) -> str:
+        self.raw.append(piece)
+        out = self.citations.feed(self.marker_filter.feed(piece))
+        if not self.sent:
+            out = out.lstrip()  # as the final answer, which is stripped
+        self.sent += out
+        return out
+
+    def finish(self) -> list[str | Answer]:
+        out: list[str | Answer] = []
+        tail = self.citations.feed(self.marker_filter.flush()) + self.citations.flush()
+        if tail:
+            self.sent += tail
+            out.append(tail)
+        answer = self.answerer.finish(self.request, "".join(self.raw))
+        if not answer.answered:
+            if not self.sent.strip():
+                out.append(answer.answer)
+        elif answer.warnings:
+            out.append("\n\n" + "\n".join(answer.warnings))
+        out.append(answer)
+        return out
+
+
 # --- the answerer --------------------------------------------------------------------------------------------------
 
 
@@ -98,7 +153,8 @@ class LLMAnswerer:
 
     def _error(self, exc: Exception) -> LLMError:
         where = getattr(self.model, "openai_api_base", None) or getattr(self.model, "base_url", None) or ""
-        return LLMError(f"the {self.name} model {'at ' + str(where) + ' ' if where else ''}failed: {exc}")
+        message = " ".join(f"the {self.name} model {'at ' + str(where) + ' ' if where else ''}failed: {exc}".split())
+        return (LLMUnavailable if server_fault(exc) else LLMError)(message)
 
     def not_covered(self, request: AnswerRequest) -> Answer:
         text = render("not_covered", prompt_language(request.language)).strip()
@@ -138,34 +194,37 @@ class LLMAnswerer:
         """Text pieces as the model writes them (without the NOT_COVERED marker), then the final Answer.
         When the model found no answer or figures are flagged, the localized text comes as a last piece."""
         if not request.hits:
-            answer = self.not_covered(request)
-            yield answer.answer
-            yield answer
+            yield from self._without_hits(request)
             return
-        marker_filter, citations = _MarkerFilter(), CitationRenumberer(len(request.hits))
-        raw, sent = [], ""
+        state = _StreamedAnswer(self, request)
         try:
             for piece in self._chain(request.language).stream(self._variables(request)):
-                raw.append(piece)
-                out = citations.feed(marker_filter.feed(piece))
-                if not sent:
-                    out = out.lstrip()  # as the final answer, which is stripped
-                if out:
-                    sent += out
+                if out := state.feed(piece):
                     yield out
         except Exception as exc:
             raise self._error(exc) from exc
-        tail = citations.feed(marker_filter.flush()) + citations.flush()
-        if tail:
-            sent += tail
-            yield tail
-        answer = self.finish(request, "".join(raw))
-        if not answer.answered:
-            if not sent.strip():
-                yield answer.answer
-        elif answer.warnings:
-            yield "\n\n" + "\n".join(answer.warnings)
-        yield answer
+        yield from state.finish()
+
+    async def astream(self, request: AnswerRequest) -> AsyncIterator[str | Answer]:
+        """stream() on the event loop: cancelling the consumer closes the model's request at once (a thread
+        blocked in a read would keep the server generating for nobody)."""
+        if not request.hits:
+            for item in self._without_hits(request):
+                yield item
+            return
+        state = _StreamedAnswer(self, request)
+        try:
+            async for piece in self._chain(request.language).astream(self._variables(request)):
+                if out := state.feed(piece):
+                    yield out
+        except Exception as exc:
+            raise self._error(exc) from exc
+        for item in state.finish():
+            yield item
+
+    def _without_hits(self, request: AnswerRequest) -> list[str | Answer]:
+        answer = self.not_covered(request)
+        return [answer.answer, answer]
 
     def condense(self, question: str, history: list[dict], language: str) -> str:
         """A follow-up rewritten as a standalone question in its language; the question itself without history

@@ -12,11 +12,14 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import chromadb.errors
+import httpx
 import numpy as np
 from langchain_chroma import Chroma
 
@@ -24,14 +27,27 @@ from settings import Settings
 from store.background import load_or_embed
 from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
-from store.errors import EmbedderMismatch
+from store.errors import EmbedderMismatch, StoreUnavailable
 from store.records import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
 
 _PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
 _REGISTRY_TTL_S = 2.0
+_COMMIT_ID = "last"
 _TEXTS_KEPT = 16  # whole documents kept for the answerer's name checks
+
+
+@contextmanager
+def server_faults(settings: Settings) -> Iterator[None]:
+    """A Chroma server that does not answer is StoreUnavailable (a 503, an `error` line), not a bug."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise StoreUnavailable(
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} does not answer "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _serialized(method):
@@ -40,7 +56,7 @@ def _serialized(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self._lock:
+        with self._lock, server_faults(self.settings):
             try:
                 return method(self, *args, **kwargs)
             except chromadb.errors.InternalError:
@@ -69,10 +85,12 @@ class ChromaIndex:
         self.embedder = embedder
         self._lock = threading.RLock()
         self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
+        self._last_commit: str | None = None
         self._revisions, self._revisions_of = ("", ""), None
         self._background: dict[str, np.ndarray] | None = None
         self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()  # (doc_id, sha256) -> text, recent last
-        self._open(client or make_chroma_client(settings))
+        with server_faults(settings):
+            self._open(client or make_chroma_client(settings))
         self._known_state = self.state()
 
     def _open(self, client) -> None:
@@ -91,6 +109,9 @@ class ChromaIndex:
         self.chunks = self.vectorstore._collection
         self.registry = self.client.get_or_create_collection(
             name=f"{self.settings.collection}-documents", embedding_function=None, metadata={"kind": "registry"}
+        )
+        self.commits = self.client.get_or_create_collection(
+            name=f"{self.settings.collection}-commits", embedding_function=None, metadata={"kind": "commits"}
         )
 
     def _follow_other_writers(self) -> None:
@@ -151,6 +172,21 @@ class ChromaIndex:
             offset += _PAGE
         self._registry_cache = (now, records)
         return records
+
+    @_serialized
+    def follow_commits(self) -> None:
+        """Forget the cached registry when any writer (another app on the same Chroma server, an ingest CLI)
+        committed since it was read: one small read, so that each question sees every commit made before it."""
+        got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
+        last = got["metadatas"][0].get("id") if got["metadatas"] else None
+        if last != self._last_commit:
+            self._last_commit = last
+            self._registry_cache = None
+
+    def _note_commit(self) -> None:
+        """Mark a change of the registry for every reader (follow_commits)."""
+        self._last_commit = uuid.uuid4().hex
+        self.commits.upsert(ids=[_COMMIT_ID], embeddings=[[1.0]], metadatas=[{"id": self._last_commit}])
 
     def _remember(self, changes: dict[str, DocumentRecord | None]) -> None:
         """Apply this process's own registry changes (None: removed) to the cache instead of re-reading the
@@ -224,6 +260,7 @@ class ChromaIndex:
                 ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
                 metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
             )
+            self._note_commit()
         self._remember({r.doc_id: r for r in records})
 
     def pending_refinement(self) -> list[DocumentRecord]:
@@ -255,6 +292,7 @@ class ChromaIndex:
         if self.document(doc_id) is None:
             return False
         self.registry.delete(ids=[doc_id])
+        self._note_commit()
         self._remember({doc_id: None})
         self.chunks.delete(where={"doc_id": doc_id})
         self._known_state = self.state()

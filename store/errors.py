@@ -1,5 +1,7 @@
 """Named store errors, turned into one clear line by the CLI and a 4xx/5xx message by the API."""
 
+from faults import BackendUnavailable
+
 
 class StoreError(Exception):
     pass
@@ -13,5 +15,7 @@ class StoreLocked(StoreError):
     """Another ingest holds the store's write lock."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, BackendUnavailable):
     """The Chroma server cannot be reached."""
+
+    backend = "document store"

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
-from bot import Answer
+from bot import Answer, Source
+from faults import BackendUnavailable
 from web.context import Context, WebContext
+from web.documents import file_url
 from web.ui_text import served_language_from_accept
 
 log = logging.getLogger(__name__)
@@ -84,25 +88,46 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     summary="Answer a question with its sources",
 )
 def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
-    return ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
+    return public_answer(ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang))
+
+
+def public_answer(answer: Answer) -> Answer:
+    """The answer as visitors get it: each source named by its file name, with the link to its file, never by
+    its path on the server."""
+
+    def public(source: Source) -> Source:
+        url = file_url(source.doc_id) if source.doc_id else ""
+        return replace(source, source=PurePath(source.source).name, url=url)
+
+    return replace(answer, sources=[public(s) for s in answer.sources],
+                   also_retrieved=[public(s) for s in answer.also_retrieved])
 
 
 def sse_event(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict],
-                  ui_lang: str | None = None) -> Iterator[str]:
-    """`token` events with text pieces, then one `final` event with the whole answer (sources included)."""
+def _event(piece: str | Answer) -> str:
+    if isinstance(piece, Answer):
+        return sse_event("final", public_answer(piece).to_dict())
+    return sse_event("token", {"text": piece})
+
+
+async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer]) -> AsyncIterator[str]:
+    """`token` events with text pieces, then one `final` event with the whole answer (sources included). When the
+    client goes away, the stream is cancelled where it waits, which closes the model's request at once."""
     try:
-        for piece in ctx.qa.stream(question, lang, history, ui_lang):
-            if isinstance(piece, Answer):
-                yield sse_event("final", piece.to_dict())
-            else:
-                yield sse_event("token", {"text": piece})
-    except Exception:  # the status line is already sent: the error travels as an event
+        yield _event(first)
+        async for piece in pieces:
+            yield _event(piece)
+    except BackendUnavailable as exc:  # the status line is already sent: the fault travels as an event
+        log.warning("streaming an answer stopped: %s", exc)
+        yield sse_event("error", {"detail": exc.public_reason})
+    except Exception:
         log.exception("streaming an answer failed")
         yield sse_event("error", {"detail": "the answer could not be completed; please try again"})
+    finally:
+        await pieces.aclose()
 
 
 @router.post(
@@ -115,10 +140,16 @@ def answer_events(ctx: WebContext, question: str, lang: str, history: list[dict]
                        "(as /api/ask returns it), or `event: error` with {\"detail\": ...}.",
     }},
 )
-def chat(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
+async def chat(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
     ctx.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
+    pieces = ctx.qa.astream(body.question, body.lang, _history(body, ctx), ui_lang)
+    try:
+        first = await anext(pieces)  # retrieval and the model's first piece: a backend fault is still a 503
+    except BaseException:
+        await pieces.aclose()
+        raise
     return StreamingResponse(
-        answer_events(ctx, body.question, body.lang, _history(body, ctx), ui_lang),
+        answer_events(first, pieces),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import gradio as gr
 
 from bot import Answer, InvalidQuestion
+from faults import BackendUnavailable
 from web.context import WebContext
 from web.render import message_text, render_answer, render_partial
 from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, served_language_from_accept, text, ui_language
@@ -67,6 +68,9 @@ class ChatHandlers:
                 else:
                     partial += piece
                     yield render_partial(partial), answers
+        except BackendUnavailable as exc:
+            log.warning("the chat could not answer: %s", exc)
+            yield text(ui, "unavailable", backend=text(ui, exc.backend.replace(" ", "_"))), answers
         except Exception:
             log.exception("the chat could not answer")
             yield text(ui, "error"), answers

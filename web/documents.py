@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 MAX_FILES_PER_UPLOAD = 50
 _DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 _TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
-_INLINE_TYPES = {".pdf": "application/pdf"}
-_NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
-# A served text runs no script and loads nothing, whatever it contains. (Not for PDFs: a sandboxed page gets
-# no PDF viewer; a PDF is never sniffed as HTML with nosniff.)
-_TEXT_HEADERS = {**_NO_SNIFF, "Content-Security-Policy": "default-src 'none'; sandbox"}
+_MEDIA_TYPES = {".pdf": "application/pdf"}
+# Whatever a document holds runs no script and loads nothing: texts are shown as plain text in a sandbox, every
+# other file (PDFs too: a PDF viewer runs a document's /OpenAction script) is downloaded, never shown inline.
+_SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+                 "Cross-Origin-Resource-Policy": "same-origin"}
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
@@ -113,9 +113,8 @@ def document_file(doc_id: str, ctx: Context) -> Response:
             content = decode_text(path.read_bytes())
         except IngestError as exc:
             raise HTTPException(404, "the document file cannot be read") from exc
-        return Response(content, media_type="text/plain; charset=utf-8", headers=_TEXT_HEADERS)
-    media_type = _INLINE_TYPES.get(suffix, "application/octet-stream")
+        return Response(content, media_type="text/plain; charset=utf-8", headers=_SAFE_HEADERS)
     return FileResponse(
-        path, media_type=media_type, filename=path.name, headers=_NO_SNIFF,
-        content_disposition_type="inline" if suffix in _INLINE_TYPES else "attachment",
+        path, media_type=_MEDIA_TYPES.get(suffix, "application/octet-stream"), filename=path.name,
+        headers=_SAFE_HEADERS, content_disposition_type="attachment",
     )

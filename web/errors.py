@@ -1,13 +1,19 @@
-"""Bad input and busy stores become a 4xx with one clear message; a stack trace is for bugs only."""
+"""Bad input and busy stores become a 4xx with one clear message, an unavailable backend a 503; a stack trace is
+for bugs only."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bot import InvalidQuestion
+from faults import BackendUnavailable
 from store import StoreError, StoreLocked, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def describe_validation_error(error: dict) -> str:
@@ -29,11 +35,19 @@ async def invalid_question(request: Request, exc: InvalidQuestion) -> JSONRespon
 
 
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
-    status = 409 if isinstance(exc, StoreLocked) else 503 if isinstance(exc, StoreUnavailable) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    if isinstance(exc, StoreUnavailable):
+        return await backend_unavailable(request, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=409 if isinstance(exc, StoreLocked) else 500)
+
+
+async def backend_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
+    """A 503 with one line naming the backend, never its address; the log keeps where and why."""
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": exc.public_reason}, status_code=503, headers={"Retry-After": "5"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidQuestion, invalid_question)
     app.add_exception_handler(StoreError, store_error)
+    app.add_exception_handler(BackendUnavailable, backend_unavailable)

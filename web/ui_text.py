@@ -30,6 +30,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "invalid_too_long": "The question is too long ({chars} characters; the limit is {limit}).",
         "invalid_other": "This question cannot be answered: {reason}",
         "error": "Sorry, something went wrong while answering. Please try again.",
+        "unavailable": "Sorry, the {backend} is unavailable right now. Please try again in a moment.",
+        "document_store": "document store",
+        "language_model": "language model",
+        "backend": "service",
     },
     "es": {
         "title": "Asistente de informes del foro",
@@ -46,6 +50,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "invalid_too_long": "La pregunta es demasiado larga ({chars} caracteres; el límite es {limit}).",
         "invalid_other": "No se puede responder a esta pregunta: {reason}",
         "error": "Lo sentimos, algo falló al responder. Inténtelo de nuevo.",
+        "unavailable": "Lo sentimos, {backend} no está disponible ahora. Inténtelo de nuevo en un momento.",
+        "document_store": "el almacén de documentos",
+        "language_model": "el modelo de lenguaje",
+        "backend": "el servicio",
     },
     "zh": {
         "title": "论坛报告问答助手",
@@ -61,6 +69,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "invalid_too_long": "问题太长（{chars} 个字符，上限为 {limit}）。",
         "invalid_other": "无法回答该问题：{reason}",
         "error": "抱歉，回答时出错了，请重试。",
+        "unavailable": "抱歉，{backend}暂时不可用，请稍后再试。",
+        "document_store": "文档库",
+        "language_model": "语言模型",
+        "backend": "服务",
     },
 }
 

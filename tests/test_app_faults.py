@@ -1,0 +1,146 @@
+"""Backend faults over real HTTP: an LLM server that stops and a `chroma run` server that is killed give 503s
+with a one-line reason on every route (the chat shows a message), `bot ask --json` writes an error line per
+question and goes on, and the app recovers without a restart. Aborted LLM streams cancel the model's request."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import httpx
+import pytest
+from slow_llm import slow_llm
+from support import ROOT, find_executable, subprocess_env
+from web_fixtures import parse_sse, running_app
+
+ADMIN_KEY = "faults-admin-key-0123456789abcdef"
+QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
+KEY = {"X-API-Key": ADMIN_KEY}
+
+pytestmark = pytest.mark.slow
+
+
+def first_token_s(http: httpx.Client, question: str = QUESTION) -> float:
+    """Seconds from the request to the first `token` event; the stream is then closed."""
+    started = time.monotonic()
+    with http.stream("POST", "/api/chat", json={"question": question}) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("event: token"):
+                return time.monotonic() - started
+            assert not line.startswith("event: error"), line
+    raise AssertionError("the stream ended without a token")
+
+
+def gradio_chat(http: httpx.Client, message: str) -> str:
+    """The chat's last message for `message`, through Gradio's own API."""
+    started = http.post("/gradio_api/call/chat", json={"data": [message, "auto"]})
+    assert started.status_code == 200, started.text
+    body = http.get(f"/gradio_api/call/chat/{started.json()['event_id']}").text
+    final = [line for line in body.splitlines() if line.startswith("data:")][-1]
+    return json.dumps(json.loads(final[5:]), ensure_ascii=False)
+
+
+def assert_unavailable(response: httpx.Response, backend: str) -> None:
+    assert response.status_code == 503, (response.status_code, response.text)
+    detail = response.json()["detail"]
+    assert backend in detail and "\n" not in detail and "127.0.0.1" not in detail, detail
+
+
+def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_path):
+    with slow_llm(token_delay_s=0.05, tokens=200) as llm, running_app(
+        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
+    ) as app, httpx.Client(base_url=app.base_url, timeout=15, trust_env=False) as http:
+        first_token_s(http)  # warm
+        time.sleep(0.5)
+        baseline = first_token_s(http)
+        times = []
+        for _ in range(50):
+            times.append(first_token_s(http))
+            assert times[-1] < baseline + 1.0, f"first token after {times[-1]:.2f} s (baseline {baseline:.2f} s)"
+        after = first_token_s(http)
+        print(f"first token: {baseline:.3f} s before, {after:.3f} s after 50 closed streams "
+              f"(slowest of the 50: {max(times):.3f} s)")
+        assert after < baseline + 1.0, f"first token {after:.2f} s after 50 closed streams (baseline {baseline:.2f} s)"
+        deadline = time.monotonic() + 2
+        while llm.server.generating and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert llm.server.generating == 0, "the server still generates for a client that left"
+        assert llm.server.cancelled >= 50 and llm.server.completed == 0
+
+
+def test_an_llm_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path):
+    with slow_llm(token_delay_s=0.01, tokens=5) as llm, running_app(
+        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
+    ) as app, app.client() as http:
+        assert http.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        llm.stop()
+        assert_unavailable(http.post("/api/ask", json={"question": QUESTION}), "language model")
+        assert_unavailable(http.post("/api/chat", json={"question": QUESTION}), "language model")
+        assert "language model is unavailable" in gradio_chat(http, QUESTION)
+        llm.start()
+        answer = http.post("/api/ask", json={"question": QUESTION})
+        assert answer.status_code == 200 and answer.json()["answered"], answer.text
+        events = parse_sse(http.post("/api/chat", json={"question": QUESTION}).text)
+        assert events[-1][0] == "final", events
+
+
+def start_chroma(path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [find_executable("chroma"), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=subprocess_env(),
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("chroma run did not start again")
+
+
+@pytest.mark.chroma_server
+def test_a_chroma_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path, chroma_server):
+    restarted = None
+    with running_app(tmp_path, embedder="fake", chroma_host=chroma_server.host, chroma_port=chroma_server.port,
+                     admin_api_key=ADMIN_KEY, rate_limit="100000/minute") as app, app.client() as http:
+        assert http.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        chroma_server.process.kill()
+        chroma_server.process.wait()
+        try:
+            assert_unavailable(http.post("/api/ask", json={"question": QUESTION}), "document store")
+            assert_unavailable(http.post("/api/chat", json={"question": QUESTION}), "document store")
+            assert_unavailable(http.get("/api/documents", headers=KEY), "document store")
+            upload = http.post("/api/documents", files=[("files", ("nota.txt", b"Una nota."))], headers=KEY)
+            assert_unavailable(upload, "document store")
+            assert "document store is unavailable" in gradio_chat(http, QUESTION)
+            restarted = start_chroma(chroma_server.path, chroma_server.port)
+            answer = http.post("/api/ask", json={"question": QUESTION})
+            assert answer.status_code == 200 and answer.json()["also_retrieved"] + answer.json()["sources"], answer.text
+            assert http.get("/api/documents", headers=KEY).json()["total"] == 5
+        finally:
+            if restarted is not None:
+                restarted.terminate()
+                restarted.wait(timeout=15)
+
+
+def test_bot_ask_json_writes_one_line_per_question_when_the_llm_is_down(tmp_path, env, run_ingest, run_module):
+    assert run_ingest(ROOT / "data" / "sample", env_override={**env, "FORUMQA_EMBEDDER": "fake"}).returncode == 0
+    with slow_llm(token_delay_s=0.01, tokens=5) as llm:
+        llm.stop()
+        questions = f"{QUESTION}\nWhere was the forum held?\n"
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--json", "--embedder", "fake", "--answerer", "openai"],
+            input=questions, capture_output=True, text=True, cwd=tmp_path, timeout=180,
+            env={**env, "FORUMQA_LLM_BASE_URL": llm.api_url},
+        )
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["question"] for line in lines] == questions.splitlines(), proc.stdout + proc.stderr
+    assert all(line["error"] and "\n" not in line["error"] for line in lines), lines
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
