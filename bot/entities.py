@@ -20,6 +20,8 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_NAME = re.compile(r"(?<=[\s(“\"'])[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,}|(?<=[\s(“\"'])[A-Z]{2,6}\b")
 _STEM = 5
 _PLACES = Path(__file__).with_name("places.json")
+_LISTED_PLACES = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*|\n")
 
 
 def named_in(question: str) -> tuple[set[str], set[str]]:
@@ -84,6 +86,18 @@ def places_in(text: str, adjectives: bool = False) -> set[str]:
     return {english[m.group("name") or m.group("han")] for m in pattern.finditer(folded)}
 
 
+def places_discussed(text: str) -> set[str]:
+    """The places `text` says something about: those named in a sentence that names at most
+    _LISTED_PLACES of them. A place that only appears in a list ("experts from Mexico, Argentina, Peru, Chile…")
+    does not make the text an answer to "what did Peru sign?" or "how much did China trade with Mexico?"."""
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        places = places_in(sentence, adjectives=True)
+        if len(places) <= _LISTED_PLACES:
+            out |= places
+    return out
+
+
 def names_anything(question: str) -> bool:
     figures, names = named_in(question)
     return bool(figures or names or places_in(question))
@@ -97,7 +111,7 @@ def missing(question: str, text: str, text_language: str, names: bool = True) ->
     figures, named = named_in(question)
     digits = _digits(text)
     out = [f for f in figures if not re.search(rf"(?<!\d){re.escape(_digits(f))}(?!\d)", digits)]
-    out += sorted(places_in(question) - places_in(text, adjectives=True))
+    out += sorted(places_in(question) - places_discussed(text))
     if names and text_language in ("en", "es"):
         words = _folded_words(text)
         out += [n for n in named if not places_in(n) and not _mentions_name(n, words)]

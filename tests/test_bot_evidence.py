@@ -40,6 +40,12 @@ def test_places_are_known_by_their_names_and_adjectives_in_three_languages():
     assert missing("¿Qué exporta Chile a China?", "智利对中国的出口", "zh", names=False) == []
 
 
+def test_a_place_only_listed_among_others_is_not_discussed():
+    listed = "Experts from Mexico, Argentina, Peru, Chile and Bolivia attended. China's trade grew."
+    assert missing("¿Qué acuerdos firmó Perú?", listed, "en", names=False) == ["Peru"]
+    assert missing("秘鲁代表讲了什么？", listed + " Peru's delegate spoke about ports.", "en", names=False) == []
+
+
 def test_names_are_not_checked_against_chinese_text_or_across_languages():
     assert missing("Who is Claudio Rojas Rachel?", "克劳迪奥·罗哈斯是智利前大使。", "zh") == []
     assert missing("What did the French delegation say?", "la delegación francesa", "es", names=False) == []
