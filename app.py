@@ -32,10 +32,16 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    from web.connections import http_protocol
     from web.server import create_app
 
     # Open streams (SSE answers, Gradio heartbeats) get a few seconds to end on shutdown, not forever.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, timeout_graceful_shutdown=5)
+    # X-Forwarded-For is read by the app from settings.trusted_proxies only (uvicorn would trust loopback).
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, timeout_graceful_shutdown=5,
+        proxy_headers=False, timeout_keep_alive=settings.keep_alive_timeout_s,
+        http=http_protocol(settings.body_timeout_s),
+    )
 
 
 if __name__ == "__main__":

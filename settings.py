@@ -126,7 +126,34 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed to call /api from a browser (CORS + origin check). Same origin always is.",
     )
-    rate_limit: str = Field("30/minute", description="Per client IP and per session limit on /api/ask|chat.")
+    rate_limit: str = Field(
+        "30/minute", description="Per client address and per session limit on every way to ask: /api/ask, "
+        "/api/chat (the widget), the Gradio chat and Gradio's API.",
+    )
+    admin_rate_limit: str = Field(
+        "10/minute;50/hour", description="Per client address limit on requests to the staff routes "
+        "(/api/documents) without the right admin key; once over it, every key is refused until it resets.",
+    )
+    feedback_rate_limit: str = Field("20/minute", description="Per client address limit on the chat's votes.")
+    rate_limit_storage: str = Field(
+        "memory://", description="Where the rate limits count, as a `limits` storage URI: memory:// (this "
+        "process), or a shared one such as redis://host:6379 for several app processes.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (e.g. [\"127.0.0.1\"], [\"10.0.0.0/8\"]) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto name the client. Empty: the client is the socket's peer and "
+        "those headers are ignored.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, gt=0, description="Largest request body on every route but the upload (a question with its "
+        "history), counted while it is read, chunked or not.",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A request's headers and body must arrive within this; a slower client is cut off.",
+    )
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
+    max_feedback_mb: float = Field(20.0, gt=0, description="The feedback file stops growing at this size.")
     sample_dir: Path = Field(Path("data/sample"), description="Bundled corpus ingested into an empty store.")
     upload_dir: Path | None = Field(
         None, description="Folder for files uploaded through /api/documents (default: <store_dir>-uploads beside it)."
@@ -134,6 +161,10 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
     )
+
+    @property
+    def max_feedback_bytes(self) -> int:
+        return int(self.max_feedback_mb * 1024 * 1024)
 
     @property
     def feedback_path(self) -> Path:

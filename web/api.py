@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import PurePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -22,7 +22,6 @@ from web.ui_text import served_language_from_accept
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_BODY_BYTES = 1_000_000  # a question plus its history; anything bigger is refused before parsing
 MAX_HISTORY_CONTENT_CHARS = 20_000
 
 router = APIRouter()
@@ -54,16 +53,6 @@ class AskRequest(BaseModel):
         return value
 
 
-def limit_body_size(request: Request) -> None:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_JSON_BODY_BYTES:
-        raise HTTPException(413, f"the request body is larger than {MAX_JSON_BODY_BYTES} bytes")
-
-
-def rate_limit(request: Request) -> None:
-    request.app.state.rate_limiter.enforce(request)
-
-
 def question_language_prior(
     accept_language: Annotated[str | None, Header(
         description="The visitor's languages (the widget sends its page language). With lang=auto, the first "
@@ -84,7 +73,7 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
 
 
 @router.post(
-    "/api/ask", response_model=Answer, dependencies=[Depends(limit_body_size), Depends(rate_limit)],
+    "/api/ask", response_model=Answer,  # body size and rate limits: web.request_limits, web.rate_limits
     summary="Answer a question with its sources",
 )
 def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
@@ -131,7 +120,7 @@ async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer]
 
 
 @router.post(
-    "/api/chat", dependencies=[Depends(limit_body_size), Depends(rate_limit)],
+    "/api/chat",
     summary="Stream an answer as Server-Sent Events",
     response_class=StreamingResponse,
     responses={200: {

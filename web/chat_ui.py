@@ -11,6 +11,7 @@ import gradio as gr
 from bot import Answer, InvalidQuestion
 from faults import BackendUnavailable
 from web.context import WebContext
+from web.rate_limits import ASK, VOTE, GradioEvents
 from web.render import message_text, render_answer, render_partial
 from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, served_language_from_accept, text, ui_language
 
@@ -21,6 +22,8 @@ THEME = gr.themes.Soft(  # system fonts: the page must load nothing from the int
     font_mono=["ui-monospace", "Consolas", "monospace"],
 )
 CSS = ".forumqa-sources { font-size: 0.9em; }"
+# The rate-limited events, by the name of their function in this module (web.rate_limits counts them).
+EVENT_KINDS = {"chat": ASK, "feedback": VOTE}
 
 
 def header_markdown(lang: str) -> str:
@@ -37,6 +40,13 @@ def _history_for_chain(history: list[dict], answers: dict) -> list[dict]:
         saved = answers.get(position) if role == "assistant" else None
         turns.append({"role": role, "content": saved["answer"]["answer"] if saved else message_text(message)})
     return turns
+
+
+def _vote(liked: object) -> bool | None:
+    """True for a like, False for a dislike (a bool, or the option's name), None for anything else."""
+    if isinstance(liked, bool):
+        return liked
+    return {"like": True, "dislike": False}.get(liked.lower()) if isinstance(liked, str) else None
 
 
 class ChatHandlers:
@@ -84,11 +94,13 @@ class ChatHandlers:
         return text(ui, "invalid_other", reason=str(exc))
 
     def feedback(self, answers: dict, data: gr.LikeData) -> None:
-        position = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        saved = (answers or {}).get(position)
-        liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() == "like"
-        if saved is None:  # e.g. a message from before a restart: keep what the click tells
-            self.ctx.feedback.record(liked, "", message_text({"content": data.value}), [])
+        """Saves a vote on an answer this session was given, with that answer as the server keeps it; a vote on
+        anything else, or anything but a like or a dislike, is dropped (what the browser sends is never saved)."""
+        position = data.index[0] if isinstance(data.index, (list, tuple)) and data.index else data.index
+        saved = (answers or {}).get(position) if isinstance(position, int) else None
+        liked = _vote(data.liked)
+        if saved is None or liked is None:
+            log.info("feedback dropped: not a vote on an answer of this session")
             return
         answer = saved["answer"]
         self.ctx.feedback.record(
@@ -136,3 +148,14 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
         lang.change(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
         demo.load(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
     return demo
+
+
+def gradio_events(demo: gr.Blocks) -> GradioEvents:
+    """Which of the chat's Gradio events ask a question and which vote: every event running `chat` (the
+    textbox, the examples, retry, Gradio's API) asks, whatever Gradio's own chain calls it."""
+    names = {  # the qualified name: ChatInterface renames the function it wraps
+        index: fn.fn.__qualname__.rpartition(".")[2] for index, fn in demo.fns.items()
+        if fn.fn is not None and fn.fn.__module__ == __name__
+    }
+    kinds = {index: EVENT_KINDS[name] for index, name in names.items() if name in EVENT_KINDS}
+    return GradioEvents(kinds, {demo.fns[index].api_name: kind for index, kind in kinds.items()})

@@ -48,7 +48,8 @@ def build_context(settings: Settings) -> WebContext:
     clean_staged_uploads(settings)
     index = open_index(settings)
     seed_sample_corpus(index, settings)
-    return WebContext(settings, index, ForumQA(settings, index), FeedbackLog(settings.feedback_path))
+    feedback = FeedbackLog(settings.feedback_path, settings.max_feedback_bytes)
+    return WebContext(settings, index, ForumQA(settings, index), feedback)
 
 
 def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Thread:

@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/documents", tags=["documents"])
 
 
 def require_admin(request: Request, ctx: Context) -> None:
-    check_admin_key(ctx.settings, request)
+    check_admin_key(ctx.settings, request, request.app.state.admin_limiter)
 
 
 def file_url(doc_id: str) -> str:

@@ -1,5 +1,6 @@
-"""Who may call the API: browser origins (CORS plus an explicit Origin check), a rate limit per client IP and
-per widget session, and the admin API key that guards the staff document routes."""
+"""Who may call the API: browser origins (CORS plus an explicit Origin check), rate limits per client address
+and per widget session (web.rate_limits decides which requests count), and the admin API key that guards the
+staff document routes, with a limit on attempts without it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -76,35 +77,45 @@ def add_origin_policy(app: FastAPI, settings: Settings) -> None:
 
 
 class RateLimiter:
-    """settings.rate_limit (e.g. "30/minute", or "30/minute;300/hour") per client IP and per session id."""
+    """A limit such as "30/minute" or "30/minute;300/hour", counted per client address and per session id in a
+    `limits` storage: in memory by default, shared by every limiter of the app (settings.rate_limit_storage)."""
 
-    def __init__(self, limit: str) -> None:
+    def __init__(self, limit: str, storage: Storage | None = None, counts: str = "questions") -> None:
         self.items: list[RateLimitItem] = parse_many(limit)
-        self.strategy = MovingWindowRateLimiter(MemoryStorage())
+        self.strategy = MovingWindowRateLimiter(storage or MemoryStorage())
+        self.counts = counts  # what is counted: named in the 429's message, and the keys' namespace
 
-    def check(self, client_ip: str, session_id: str | None) -> float | None:
+    def check(self, client_ip: str, session_id: str | None = None) -> float | None:
         """Count one request; None when allowed, else the seconds to wait before the next one."""
         keys = [("ip", client_ip)] + ([("session", session_id)] if session_id else [])
         for item in self.items:
             for kind, value in keys:
-                if not self.strategy.hit(item, kind, value):
-                    reset = self.strategy.get_window_stats(item, kind, value).reset_time
-                    return max(1.0, reset - time.time())
+                if not self.strategy.hit(item, self.counts, kind, value):
+                    return self._wait(item, kind, value)
         return None
 
-    def enforce(self, request: Request) -> None:
-        """FastAPI dependency: 429 with Retry-After when the client or its session is over the limit."""
-        session = request.headers.get(SESSION_HEADER)
-        if session is not None and not _SESSION_ID.match(session):
-            session = None  # a malformed id is ignored; the per-IP limit still applies
-        wait = self.check(request.client.host if request.client else "unknown", session)
-        if wait is not None:
-            seconds = math.ceil(wait)
-            raise HTTPException(
-                429,
-                f"too many questions: the limit is {self.items[0]}; try again in {seconds} s",
-                headers={"Retry-After": str(seconds)},
-            )
+    def spent(self, client_ip: str) -> float | None:
+        """Like `check`, without counting: None while the address has requests left."""
+        for item in self.items:
+            if not self.strategy.test(item, self.counts, "ip", client_ip):
+                return self._wait(item, "ip", client_ip)
+        return None
+
+    def _wait(self, item: RateLimitItem, kind: str, value: str) -> float:
+        reset = self.strategy.get_window_stats(item, self.counts, kind, value).reset_time
+        return max(1.0, reset - time.time())
+
+    def refusal(self, wait: float) -> tuple[str, dict[str, str]]:
+        """The 429's message and headers."""
+        seconds = math.ceil(wait)
+        detail = f"too many {self.counts}: the limit is {self.items[0]}; try again in {seconds} s"
+        return detail, {"Retry-After": str(seconds)}
+
+
+def session_id(headers: Headers) -> str | None:
+    """The widget's session id; a malformed one is ignored (the per-address limit still applies)."""
+    session = headers.get(SESSION_HEADER)
+    return session if session is not None and _SESSION_ID.match(session) else None
 
 
 def presented_api_key(request: Request) -> str | None:
@@ -115,16 +126,30 @@ def presented_api_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def check_admin_key(settings: Settings, request: Request) -> None:
-    """404 when no admin key is configured (the staff routes are off), 401 without a key, 403 with a wrong one."""
+def client_address(scope: Scope) -> str:
+    """The peer's address, or the client's as a trusted proxy reported it (settings.trusted_proxies)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def check_admin_key(settings: Settings, request: Request, failures: RateLimiter | None = None) -> None:
+    """404 when no admin key is configured (the staff routes are off), 401 without a key, 403 with a wrong one;
+    429, whatever key comes, once the client is over the limit of attempts without the right key (`failures`)."""
     expected = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
     if not expected:
         raise HTTPException(404, "Not Found")
+    address = client_address(request.scope)
+    if failures is not None and (wait := failures.spent(address)) is not None:
+        detail, headers = failures.refusal(wait)
+        raise HTTPException(429, detail, headers=headers)
     given = presented_api_key(request)
+    valid = given is not None and secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    if not valid and failures is not None:
+        failures.check(address)
     if given is None:
         raise HTTPException(
             401, "this endpoint needs the admin API key (header X-API-Key or Authorization: Bearer)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+    if not valid:
         raise HTTPException(403, "the API key is not valid")

@@ -5,14 +5,19 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from limits.storage import Storage, storage_from_string
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from settings import Settings
 from web import api, documents, widget
 from web.context import build_context, warm_up_in_background
 from web.errors import install_error_handlers
+from web.rate_limits import ASK, VOTE, GradioEvents, RateLimitMiddleware
+from web.request_limits import RequestBodyLimit
 from web.security import RateLimiter, add_origin_policy
 
 GRADIO_MAX_FILE_SIZE = "1mb"  # the chat takes no files; Gradio's own upload route gets a small limit
+UPLOAD_FORM_OVERHEAD = 64 * 1024  # the multipart headers around the files of one upload
 # The warm-up (building BM25 over every chunk) holds the GIL for seconds on a large store; started once the
 # server listens, and a moment later, it no longer delays the first health check by ~1 s.
 WARM_UP_DELAY_S = 1.0
@@ -22,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Opens the index (ingesting the sample corpus into an empty store) and wires every route."""
     import gradio as gr  # heavy: imported once the CLI has parsed its flags
 
-    from web.chat_ui import CSS, THEME, build_chat_ui
+    from web.chat_ui import CSS, THEME, build_chat_ui, gradio_events
 
     context = build_context(settings)
 
@@ -38,14 +43,35 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs",
     )
     app.state.context = context
-    app.state.rate_limiter = RateLimiter(settings.rate_limit)
+    storage = storage_from_string(settings.rate_limit_storage)
+    app.state.admin_limiter = RateLimiter(settings.admin_rate_limit, storage, "attempts without the admin key")
     install_error_handlers(app)
-    add_origin_policy(app, settings)
+    demo = build_chat_ui(context)
+    add_request_limits(app, settings, gradio_events(demo), storage)
+    add_origin_policy(app, settings)  # added after the limits, so it runs first: a 413 or a 429 carries CORS headers
     app.include_router(api.router)
     app.include_router(documents.router)
     app.include_router(widget.router)
     # Mounted last: `/` catches every path the routes above do not serve.
-    return gr.mount_gradio_app(
-        app, build_chat_ui(context), path="/", theme=THEME, css=CSS, footer_links=["api"],
+    gr.mount_gradio_app(
+        app, demo, path="/", theme=THEME, css=CSS, footer_links=["api"],
         max_file_size=GRADIO_MAX_FILE_SIZE, ssr_mode=False, show_error=False, run_history=False,
     )
+    return app
+
+
+def add_request_limits(app: FastAPI, settings: Settings, events: GradioEvents, storage: Storage) -> None:
+    """In front of every route, Gradio's included (middleware added last runs first): the client address a
+    trusted proxy forwarded for, then the body limits, then the rate limits."""
+    limiters = {
+        ASK: RateLimiter(settings.rate_limit, storage, "questions"),
+        VOTE: RateLimiter(settings.feedback_rate_limit, storage, "votes"),
+    }
+    app.add_middleware(RateLimitMiddleware, limiters=limiters, gradio_events=events)
+    upload = int(settings.max_upload_mb * 1024 * 1024) + UPLOAD_FORM_OVERHEAD
+    # The chat takes no files: Gradio's upload route gets no body at all.
+    routes = {("POST", "/api/documents"): upload, ("POST", "/gradio_api/upload"): 0}
+    app.add_middleware(RequestBodyLimit, limit_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s,
+                       route_limits=routes)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
