@@ -4,12 +4,13 @@ The best document's score must reach a threshold per (question language, documen
 offline answerer to answer. The dev split alone has six left-out articles: too few unanswerable questions to
 set nine thresholds that hold on other articles. So every answerable dev question also serves as an
 unanswerable one, with its own article set aside: the best *other* document is what a visitor would be shown
-had the article not been indexed. For each pair the threshold spends a false-refusal budget: the highest
-score that refuses at most `--cap` of the answerable questions (the issue allows 15%; 10% leaves room for other
-article sets and for short visitor questions, benchmarks/visitor_dev_questions.json), or the lowest that
-already refuses `--target` of the unanswerable ones, if that is lower.
+had the article not been indexed. For each pair the threshold is the lowest score that refuses `--target`
+(85%) of these unanswerable questions, unless that refuses over `--cap` (10%) of the answerable ones; then the
+highest score within the cap. The issue allows 15% false refusals; a budget of 10% and a target below 100%
+leave room for other article sets and for short visitor questions, which score lower than XQuAD's
+(benchmarks/visitor_dev_questions.json and the sample-corpus tests decided between targets 0.72-1.0).
 
-`python -m benchmarks.calibrate [--store DIR] [--samples FILE] [--target 1.0] [--cap 0.10]` prints the thresholds
+`python -m benchmarks.calibrate [--store DIR] [--samples FILE] [--target 0.85] [--cap 0.10]` prints the thresholds
 as the JSON of FORUMQA_REFUSAL_THRESHOLD (settings.refusal_threshold) and the dev rates they give. Only dev questions
 (articles 0-23) are read; report with `python -m benchmarks.mixed --split test`.
 """
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, help="a store of the mixed articles to reuse (built when absent)")
-    parser.add_argument("--target", type=float, default=1.0, help="share of unanswerable dev questions to refuse")
+    parser.add_argument("--target", type=float, default=0.85, help="share of unanswerable dev questions to refuse")
     parser.add_argument("--cap", type=float, default=0.10, help="most answerable dev questions refused per pair")
     parser.add_argument("--samples", type=Path, help="keep the dev samples in this JSON file (reused when present)")
     parser.add_argument("--xquad", type=Path, default=default_dataset_dir())

@@ -6,7 +6,7 @@ document language) pairs is measured. Articles 18-23 and 42-47 are left out of t
 be refused. Thresholds and weights are tuned on the dev split (questions of articles 0-23) and reported on the
 test split (articles 24-47); both splits share one index of 36 documents.
 
-`python -m benchmarks.mixed [--split dev|test|both] [--before REV] [--no-baseline] [--json OUT]` prints the
+`python -m benchmarks.mixed [--split dev|test|both] [--before REV] [--no-baseline] [--json OUT] [--keep DIR]` prints the
 tables: ours, today's behaviour (the code at REV, run in a child process on the same store) and the plain
 LangChain baseline, all from the same run.
 """
@@ -253,14 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain baseline")
     parser.add_argument("--xquad", type=Path, default=default_dataset_dir())
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--keep", type=Path, help="build the documents and store in DIR and keep them (a re-run "
+                        "on the same DIR skips the unchanged articles' ingest)")
     args = parser.parse_args(argv)
     apply_offline_environment()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     with tempfile.TemporaryDirectory(prefix="forumqa-mixed-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         try:
-            results = run(args.xquad, Path(tmp), splits, args.before or None, not args.no_baseline)
+            results = run(args.xquad, workdir, splits, args.before or None, not args.no_baseline)
         except DatasetMissing as exc:
             print(f"mixed benchmark skipped: {exc}")
             return 0
