@@ -42,13 +42,17 @@ class _BodyReader:
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.limit:
-                raise self._refuse(413, f"the request body is larger than {self.limit} bytes")
+                raise self._refuse(413, too_large(self.limit))
             self.complete = not message.get("more_body", False)
         return message
 
     def _refuse(self, status: int, detail: str) -> BodyRefused:
         self.refusal = BodyRefused(status, detail)
         return self.refusal
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is larger than {limit} bytes" if limit else "this route takes no request body"
 
 
 def _refusal(status: int, detail: str) -> JSONResponse:
@@ -76,7 +80,7 @@ class RequestBodyLimit:
         limit = self.limit_for(scope)
         length = Headers(scope=scope).get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > limit:
-            await _refusal(413, f"the request body is larger than {limit} bytes")(scope, receive, send)
+            await _refusal(413, too_large(limit))(scope, receive, send)
             return
         reader = _BodyReader(receive, limit, time.monotonic() + self.timeout_s)
         started = False
