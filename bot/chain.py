@@ -88,7 +88,12 @@ class ForumQA:
         return self.answerer.condense(x["question"], x["history"], x["language"])
 
     def _retrieve(self, x: dict):
-        return self.retriever.retrieve(x["standalone"], x["language"], x["query_vector"].tolist())
+        hits = self.retriever.retrieve(x["standalone"], x["language"], x["query_vector"].tolist())
+        if hits and x["standalone"] != x["question"]:
+            # a follow-up: the conversation found the document, the follow-up itself finds the passage in it
+            own = self.index.embedder.embed_query_array(x["question"], x["language"])
+            self.retriever.add_passages(hits[0], own.tolist())
+        return hits
 
     @staticmethod
     def _request(x: dict) -> AnswerRequest:

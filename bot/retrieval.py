@@ -163,6 +163,12 @@ class HybridRetriever:
             self._editions = (revision, {(r.edition, r.language): r.doc_id for r in self.index.documents(fresh=False)})
         return self._editions[1]
 
+    def add_passages(self, hit: Hit, query_vector: list[float], k: int = _EXTRA_CHUNKS) -> None:
+        """The chunks of `hit`'s document closest to `query_vector`, added to those it offers the answerer."""
+        for chunk in self.index.dense_search(query_vector, k, where={"doc_id": hit.doc_id}):
+            if chunk.text != hit.text and chunk.text not in hit.extra_texts:
+                hit.extra_texts.append(chunk.text)
+
     def _best_chunk_of(self, doc_id: str, query_vector: list[float]) -> Hit | None:
         found = self.index.dense_search(query_vector, 3, where={"doc_id": doc_id})
         if not found:

@@ -68,6 +68,7 @@ FOLLOW_UPS = [
     ("How many scholarships does the young researchers programme offer?", "And when is the deadline?", "2026"),
     ("中拉青年研究人员交流项目提供多少个奖学金？", "那它什么时候启动？", "2026"),
     ("¿Quién es Claudio Rojas Rachel?", "¿Qué dijo sobre la Franja y la Ruta?", "marco esencial"),  # no pronoun
+    ("Who is Claudio Rojas Rachel?", "What did he say about youth?", "young people"),  # a passage further on
 ]
 
 
