@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 import httpx
 import pytest
@@ -23,8 +25,19 @@ KEY = {"X-API-Key": ADMIN_KEY}
 pytestmark = pytest.mark.slow
 
 
-def first_token_s(http: httpx.Client, question: str = QUESTION) -> float:
-    """Seconds from the request to the first `token` event; the stream is then closed."""
+def first_token_s(http: httpx.Client, question: str = QUESTION, limit_s: float = 15.0) -> float:
+    """Seconds from the request to the first `token` event; the stream is then closed. Fails past `limit_s`,
+    even while a read is blocked."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(_first_token_s, http, question).result(timeout=limit_s)
+    except FuturesTimeout:
+        pytest.fail(f"no first token within {limit_s:g} s")
+    finally:
+        pool.shutdown(wait=False)  # a blocked read ends when the app stops
+
+
+def _first_token_s(http: httpx.Client, question: str) -> float:
     started = time.monotonic()
     with http.stream("POST", "/api/chat", json={"question": question}) as response:
         assert response.status_code == 200, response.read()
@@ -50,13 +63,19 @@ def assert_unavailable(response: httpx.Response, backend: str) -> None:
     assert backend in detail and "\n" not in detail and "127.0.0.1" not in detail, detail
 
 
+def wait_idle(llm, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while llm.server.generating and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_path):
     with slow_llm(token_delay_s=0.05, tokens=200) as llm, running_app(
         tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
     ) as app, httpx.Client(base_url=app.base_url, timeout=15, trust_env=False) as http:
         first_token_s(http)  # warm
-        time.sleep(0.5)
-        baseline = first_token_s(http)
+        wait_idle(llm, 30)
+        baseline = first_token_s(http)  # the server is idle: nothing generates for a client that left
         times = []
         for _ in range(50):
             times.append(first_token_s(http))
@@ -65,9 +84,7 @@ def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_pa
         print(f"first token: {baseline:.3f} s before, {after:.3f} s after 50 closed streams "
               f"(slowest of the 50: {max(times):.3f} s)")
         assert after < baseline + 1.0, f"first token {after:.2f} s after 50 closed streams (baseline {baseline:.2f} s)"
-        deadline = time.monotonic() + 2
-        while llm.server.generating and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_idle(llm, 2)
         assert llm.server.generating == 0, "the server still generates for a client that left"
         assert llm.server.cancelled >= 50 and llm.server.completed == 0
 

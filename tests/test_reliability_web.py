@@ -137,7 +137,7 @@ def test_twenty_clients_for_a_minute_get_no_errors(busy_app):
     assert result.errors == 0, result.statuses
 
 
-def test_the_app_keeps_answering_while_an_ingest_runs_and_a_second_ingest_is_refused(busy_app, tmp_path):
+def test_the_app_keeps_answering_while_two_ingests_share_the_store(busy_app, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i in range(60):
@@ -149,18 +149,22 @@ def test_the_app_keeps_answering_while_an_ingest_runs_and_a_second_ingest_is_ref
     first = subprocess.Popen(command, cwd=ROOT, env=small_batches, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     try:
-        assert first.stdout.readline().startswith(("added", "FAILED"))  # the first ingest holds the lock now
-        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 2 and "another ingest" in second.stderr
+        assert first.stdout.readline().startswith(("added", "FAILED"))  # the first ingest is writing now
+        # The lock is held per batch written, never while parsing: a second ingest takes turns with the first,
+        # and the documents it finds committed meanwhile are unchanged, not written twice.
+        second = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         answered = 0
         with busy_app.client() as http:
-            while first.poll() is None:
+            while first.poll() is None or second.poll() is None:
                 response = http.post("/api/ask", json={"question": "How much was trade worth in 2024?"})
                 assert response.status_code == 200
                 answered += 1
+        second_out, second_err = second.communicate(timeout=300)
     finally:
         first.wait(timeout=300)
     assert first.returncode == 0
+    assert second.returncode == 0, second_out + second_err
+    assert "0 updated" in second_out and "0 failed" in second_out, second_out
     assert answered >= 1
     deadline = time.monotonic() + 10  # the app re-reads the document registry every few seconds
     with busy_app.client() as http:
