@@ -67,8 +67,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="Per-file parse time limit; the parse runs in a child process, killed past it."
     )
     write_lock_wait_s: float = Field(
-        5.0, ge=0, description="How long a writer (an upload, an ingest batch) waits for another writer's store "
-        "lock before giving up (409 from the API, exit 2 from the CLI).",
+        5.0, ge=0, description="How long an upload, a delete or the start of an ingest waits for another writer's "
+        "store lock before giving up (409 from the API, exit 2 from the CLI); an ingest that has begun writing "
+        "waits as long as the other writer needs.",
     )
 
     # --- retrieval ---

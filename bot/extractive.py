@@ -81,7 +81,8 @@ class ExtractiveAnswerer:
         if request.standalone == request.question:
             return False
         quotes = previous_quotes(request.history)
-        return bool(quotes) and any(q in hit.whole_text() for q in quotes)
+        return (bool(quotes) and any(q in hit.whole_text() for q in quotes)
+                and self.supported(hit, request, slack=float("inf")))  # figures and places still count
 
     def evidence_documents(self, request: AnswerRequest) -> list[tuple[int, Hit]]:
         """(citation number, hit) of the documents to quote: the best, and one more only when it is as good."""

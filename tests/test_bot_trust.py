@@ -83,6 +83,16 @@ def test_a_follow_up_is_answered_in_the_context_of_the_previous_turn(qa, first, 
     assert first_source(answer) == first_source(previous)
 
 
+def test_a_follow_up_about_a_figure_the_document_lacks_is_refused(qa):
+    """The conversation's document answers follow-ups more readily, but not about a year it never mentions."""
+    first = "How much was China–Latin America trade worth in 2024?"
+    previous = qa.ask(first)
+    assert previous.answered
+    answer = qa.ask("And in 2023?", history=[{"role": "user", "content": first},
+                                             {"role": "assistant", "content": previous.answer}])
+    assert not answer.answered, answer.answer
+
+
 def test_the_same_follow_up_without_history_is_not_answered(qa):
     """Asked alone, "which challenges did he mention?" has no subject: it is refused rather than answered from
     whatever mentions challenges. (A follow-up that the corpus answers on its own, such as "when is the
