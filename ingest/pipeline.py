@@ -179,7 +179,7 @@ class _BatchWriter:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        with write_lock(self.settings):
+        with write_lock(self.settings, patient=True):
             outcomes = write_prepared(self.index, batch)
         for outcome in outcomes:
             self.emit(outcome)
@@ -230,10 +230,10 @@ def ingest_paths(
 
 
 def finish_writing(index: ChromaIndex, settings: Settings, refine: bool = True,
-                   on_refining: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """When `refine`, give every provisional document its final vectors (under the write lock). Returns (chunks
-    refined, documents left provisional)."""
-    with write_lock(settings):
+                   on_refining: Callable[[int], None] | None = None, patient: bool = True) -> tuple[int, int]:
+    """When `refine`, give every provisional document its final vectors (under the write lock, see write_lock
+    for `patient`). Returns (chunks refined, documents left provisional)."""
+    with write_lock(settings, patient=patient):
         index.documents()  # afresh: other writers may have committed between this writer's batches
         pending = index.pending_refinement()
         if not refine:

@@ -20,9 +20,10 @@ def lock_path(settings: Settings) -> Path:
 
 
 @contextmanager
-def write_lock(settings: Settings) -> Iterator[None]:
-    """Held while writing, never while parsing; waits up to settings.write_lock_wait_s for another writer."""
-    lock = FileLock(str(lock_path(settings)), timeout=settings.write_lock_wait_s)
+def write_lock(settings: Settings, patient: bool = False) -> Iterator[None]:
+    """Held while writing, never while parsing; waits up to settings.write_lock_wait_s for another writer, or
+    when `patient` (an ingest that has begun writing, so it does not stop halfway) as long as it takes."""
+    lock = FileLock(str(lock_path(settings)), timeout=-1 if patient else settings.write_lock_wait_s)
     try:
         lock.acquire()
     except Timeout as exc:

@@ -86,6 +86,7 @@ def test_upload_bombs_are_refused_within_the_budget_while_a_parallel_upload_succ
                 time.sleep(0.3)  # the hostile file is being parsed when the normal one arrives
                 normal = pool.submit(upload, f"nota-{name}.txt", NOTE)
                 (status, body, seconds), (normal_status, normal_body, normal_s) = hostile.result(), normal.result()
+            print(f"{name} ({len(data)} bytes) refused in {seconds:.2f} s; the parallel upload took {normal_s:.2f} s")
             assert status == 422 and body["files"][0]["status"] == "failed", body
             assert reason in body["files"][0]["reason"], body
             assert seconds < BUDGET_S + 2.0, f"{name} was refused after {seconds:.1f} s (budget {BUDGET_S} s)"

@@ -159,7 +159,7 @@ def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, setting
     write_lock_wait_s, UploadTooLarge over max_upload_mb."""
     names = _unique_names([stored_name(name) for name, _ in files])
     targets = [settings.uploads_path / name for name in names]
-    staging = _Staging(settings.uploads_path, int(settings.max_upload_mb * 1024 * 1024))
+    staging = _Staging(settings.uploads_path, settings.max_upload_bytes)
     try:
         staged = [staging.save(name, data) for name, (_, data) in zip(names, files)]
         known = {r.doc_id: r for r in index.documents()}
@@ -193,6 +193,6 @@ def _refine_soon(index: ChromaIndex, settings: Settings) -> None:
     """Final vectors now; a writer holding the store meanwhile refines them when it finishes (it refines every
     provisional document), so the upload, already committed and searchable, does not fail for it."""
     try:
-        finish_writing(index, settings)
+        finish_writing(index, settings, patient=False)
     except StoreLocked:
         log.info("another writer holds the store: the uploaded documents are refined when it finishes")
