@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psutil
@@ -192,6 +193,22 @@ def test_gradio_api_and_the_http_api_share_one_question_limit(app):
         assert http.post("/api/ask", json={"question": ""}).status_code == 422
 
 
+def test_gradio_events_count_by_their_index_however_written_and_by_their_route(app):
+    with client_at(app, "127.0.3.6") as http:
+        dependencies = http.get("/config").json()["dependencies"]
+        chat = next(d["id"] for d in dependencies if d.get("api_name") == "chat")
+        no_such_event = max(d["id"] for d in dependencies) + 1
+        for _ in range(ASK_LIMIT):
+            assert http.post("/api/ask", json={"question": ""}).status_code == 422
+        join = {"data": ["hola", [], "es", None], "session_hash": "s" * 11}
+        for fn_index in (str(chat), float(chat), f" {chat} "):  # Gradio reads each as the chat's index
+            assert http.post("/gradio_api/queue/join", json={**join, "fn_index": fn_index}).status_code == 429
+        # The call route runs the function it names, whatever the body's index says.
+        stray = {"data": ["hola", "es"], "fn_index": no_such_event}
+        assert http.post("/gradio_api/call/chat", json=stray).status_code == 429
+        assert http.post("/gradio_api/queue/join", json={**join, "fn_index": [chat]}).status_code == 422
+
+
 def test_a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_bucket(app):
     statuses = []
     with client_at(app, "127.0.0.1") as http:  # loopback, which uvicorn trusted by default; not PROXY
@@ -217,6 +234,16 @@ def test_admin_key_guesses_are_limited_then_every_key_is_refused(app):
         assert http.get("/api/documents", headers={"X-API-Key": ADMIN_KEY}).status_code == 429
     with client_at(app, "127.0.3.5") as http:
         assert http.get("/api/documents", headers={"X-API-Key": ADMIN_KEY}).status_code == 200
+
+
+def test_parallel_admin_key_guesses_are_limited_too(app):
+    def guess(n: int) -> int:
+        with client_at(app, "127.0.3.7") as http:
+            return http.get("/api/documents", headers={"X-API-Key": f"guess-{n}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=ADMIN_LIMIT * 4) as pool:
+        statuses = list(pool.map(guess, range(ADMIN_LIMIT * 8)))
+    assert statuses.count(403) == ADMIN_LIMIT and statuses.count(429) == len(statuses) - ADMIN_LIMIT
 
 
 # --- votes and uploads ----------------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
 """The web layer's small rules, without a server: escaping of rendered answers, safe upload names,
-the origin check, the rate limit's keys, and how the chat picks its language."""
+the origin check, the rate limit's keys, admin key guesses, and how the chat picks its language."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from fastapi import HTTPException, Request
+from limits.storage import MemoryStorage
 
 from bot import Answer, Source
 from web.render import escape_markdown, render_answer
-from web.security import OriginCheckMiddleware, RateLimiter
+from web.security import OriginCheckMiddleware, RateLimiter, check_admin_key
 from web.ui_text import language_from_accept, served_language_from_accept, ui_language
 from web.uploads import safe_file_name
 
@@ -77,6 +82,32 @@ def test_rate_limit_counts_per_address_and_per_session():
     wait = limiter.check("10.0.0.3", "session-bbbb")
     assert wait is None
     assert 1 <= limiter.check("10.0.0.1", "session-cccc") <= 60
+
+
+class SlowStorage(MemoryStorage):
+    """Shared counts a network hop away (as with redis://): reading a window takes a moment."""
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        time.sleep(0.05)
+        return super().get_moving_window(key, limit, expiry)
+
+
+def test_parallel_admin_key_guesses_are_counted_before_they_are_judged(make_settings):
+    settings = make_settings(admin_api_key="the-right-admin-key")
+    failures = RateLimiter("4/minute", SlowStorage(), "attempts without the admin key")
+
+    def guess(n: int) -> int:
+        scope = {"type": "http", "method": "GET", "path": "/api/documents", "client": ("203.0.113.9", 1),
+                 "headers": [(b"x-api-key", f"guess-{n}".encode())]}
+        try:
+            check_admin_key(settings, Request(scope), failures)
+        except HTTPException as exc:
+            return exc.status_code
+        return 200
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(guess, range(16)))
+    assert statuses.count(403) == 4 and statuses.count(429) == 12
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Which requests count against which rate limit, decided in front of every route: one limit for every way to
 ask (the API, its SSE stream, the widget, Gradio's queue and call routes) and one for the chat's votes. A
-Gradio event is known by its function (`fn_index` in the body, else the API name in the path), so asking
-through Gradio's API costs the same as asking through /api/ask."""
+Gradio event is known by its function (`fn_index` in the body, read as Gradio reads it) and by the API name in
+its path, so asking through Gradio's API costs the same as asking through /api/ask."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,20 +23,40 @@ ASK_ROUTES = frozenset({"/api/ask", "/api/chat"})
 _GRADIO_EVENT = re.compile(r"^/gradio_api/(?:queue/join|(?:call/v2|call|run|api)/(?P<name>[^/]+))/?$")
 
 
+class InvalidFunctionIndex(ValueError):
+    """An event body whose `fn_index` is no integer as Gradio reads one."""
+
+
+# Gradio's PredictBody reads `fn_index` as `int | None` with pydantic: 7, 7.0, "7" and " 7 " all run function 7.
+_FN_INDEX = TypeAdapter(int | None)
+
+
+def function_index(body: bytes) -> int | None:
+    """The `fn_index` of a Gradio event body, read as Gradio reads it; None when there is none (or no JSON
+    object: Gradio refuses that itself). Raises InvalidFunctionIndex for one Gradio would not read."""
+    try:
+        event = json.loads(body) if body else None
+    except ValueError:
+        return None
+    if not isinstance(event, dict):
+        return None
+    try:
+        return _FN_INDEX.validate_python(event.get("fn_index"))
+    except ValidationError:
+        raise InvalidFunctionIndex("fn_index must be an integer") from None
+
+
 class GradioEvents:
     """The kind (ASK, VOTE) of each rate-limited Gradio event, by function index and by API name."""
 
     def __init__(self, by_index: Mapping[int, str], by_name: Mapping[str, str]) -> None:
         self.by_index, self.by_name = dict(by_index), dict(by_name)
 
-    def kind(self, api_name: str | None, body: bytes) -> str | None:
-        try:
-            fn_index = json.loads(body).get("fn_index") if body else None
-        except (ValueError, AttributeError):
-            fn_index = None  # not an event body: Gradio refuses it itself
-        if isinstance(fn_index, int) and not isinstance(fn_index, bool):
-            return self.by_index.get(fn_index)  # Gradio runs the indexed function, whatever the path names
-        return self.by_name.get(api_name) if api_name else None
+    def kinds(self, api_name: str | None, body: bytes) -> list[str]:
+        """The limits an event counts against. The queue runs the indexed function and the `call` routes the
+        named one, whatever the other says, so the event counts wherever either the index or the name leads."""
+        found = [self.by_index.get(function_index(body)), self.by_name.get(api_name) if api_name else None]
+        return list(dict.fromkeys(kind for kind in found if kind is not None))
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -65,22 +86,26 @@ class RateLimitMiddleware:
         self.limiters = dict(limiters)
         self.gradio_events = gradio_events
 
-    async def _kind(self, scope: Scope, receive: Receive) -> tuple[str | None, Receive]:
+    async def _kinds(self, scope: Scope, receive: Receive) -> tuple[list[str], Receive]:
         path = scope["path"]
         if path.rstrip("/") in ASK_ROUTES:
-            return ASK, receive
+            return [ASK], receive
         event = _GRADIO_EVENT.match(path)
         if event is None:
-            return None, receive
+            return [], receive
         body, receive = await _read_body(receive)
-        return self.gradio_events.kind(event["name"], body), receive
+        return self.gradio_events.kinds(event["name"], body), receive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            kind, receive = await self._kind(scope, receive)
-            limiter = self.limiters.get(kind) if kind else None
-            if limiter is not None:
-                wait = limiter.check(client_address(scope), session_id(Headers(scope=scope)))
+            try:
+                kinds, receive = await self._kinds(scope, receive)
+            except InvalidFunctionIndex as exc:
+                await JSONResponse({"detail": str(exc)}, status_code=422)(scope, receive, send)
+                return
+            for kind in kinds:
+                limiter = self.limiters.get(kind)
+                wait = limiter.check(client_address(scope), session_id(Headers(scope=scope))) if limiter else None
                 if wait is not None:
                     detail, headers = limiter.refusal(wait)
                     headers["Connection"] = "close"  # the body may be unread: the connection ends with the answer

@@ -138,14 +138,16 @@ def check_admin_key(settings: Settings, request: Request, failures: RateLimiter 
     expected = settings.admin_api_key.get_secret_value() if settings.admin_api_key else ""
     if not expected:
         raise HTTPException(404, "Not Found")
-    address = client_address(request.scope)
-    if failures is not None and (wait := failures.spent(address)) is not None:
-        detail, headers = failures.refusal(wait)
-        raise HTTPException(429, detail, headers=headers)
     given = presented_api_key(request)
     valid = given is not None and secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-    if not valid and failures is not None:
-        failures.check(address)
+    if failures is not None:
+        # An attempt without the key is counted before it is judged (one atomic hit), so parallel guesses
+        # cannot all pass a check made before any of them is counted; the right key is only tested.
+        address = client_address(request.scope)
+        wait = failures.spent(address) if valid else failures.check(address)
+        if wait is not None:
+            detail, headers = failures.refusal(wait)
+            raise HTTPException(429, detail, headers=headers)
     if given is None:
         raise HTTPException(
             401, "this endpoint needs the admin API key (header X-API-Key or Authorization: Bearer)",
