@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         1500, gt=0, description="Longest accepted question in words as the lexical search counts them (jieba's "
         "for Chinese): a natural 2,000-character question has about 1,100 in Chinese and 350 in Spanish.",
     )
-    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest accepted upload (its files together).")
     admin_api_key: SecretStr | None = Field(None, description="Enables /api/documents when set.")
     allowed_origins: list[str] = Field(
         default_factory=list,
@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         30.0, gt=0, description="A request's headers and body must arrive within this; a slower client is cut off.",
     )
+    upload_timeout_s: float = Field(
+        600.0, gt=0, description="The staff upload's body (up to max_upload_mb) must arrive within this instead of "
+        "body_timeout_s: 20 MB over a slow link (about 35 KB/s) takes 10 minutes.",
+    )
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="An idle keep-alive connection is closed after this.")
     max_feedback_mb: float = Field(20.0, gt=0, description="The feedback file stops growing at this size.")
     sample_dir: Path = Field(Path("data/sample"), description="Bundled corpus ingested into an empty store.")
@@ -163,6 +167,11 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
     )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest upload's files together (max_upload_mb); its request body may add the form's headers."""
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def max_feedback_bytes(self) -> int:

@@ -141,6 +141,38 @@ def test_an_admin_upload_stops_at_its_own_limit_while_it_is_read(app):
     assert sent < 20 * MIB, "the server read far past its 1 MB upload limit"
 
 
+def upload_form(name: str, content: bytes) -> bytes:
+    return (b'--B0UNDARY\r\nContent-Disposition: form-data; name="files"; filename="%s"\r\n'
+            b"Content-Type: text/plain\r\n\r\n%s\r\n--B0UNDARY--\r\n" % (name.encode(), content))
+
+
+UPLOAD_HEADERS = {"X-API-Key": ADMIN_KEY, "Content-Type": "multipart/form-data; boundary=B0UNDARY"}
+
+
+def test_a_file_as_large_as_the_upload_limit_is_accepted(app):
+    note = b"Una nota breve sobre el puerto de Chancay y el comercio.\n"
+    content = note + b" " * (MIB - len(note))  # exactly max_upload_mb; the form's headers come on top
+    with client_at(app, "127.0.1.4", **UPLOAD_HEADERS) as http:
+        response = http.post("/api/documents", content=upload_form("limite-es.txt", content))
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == 1
+
+
+def test_a_slow_upload_has_longer_than_the_body_deadline(app):
+    form = upload_form("lenta-es.txt", b"Una nota breve sobre puertos, enviada despacio.")
+    pieces = [form[n:n + 40] for n in range(0, len(form), 40)]
+
+    def slowly():  # BODY_TIMEOUT_S + 2 s in all: a question's body would be cut off by then
+        for piece in pieces:
+            time.sleep((BODY_TIMEOUT_S + 2) / len(pieces))
+            yield piece
+
+    with client_at(app, "127.0.1.5", **UPLOAD_HEADERS) as http:
+        response = http.post("/api/documents", content=slowly())
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == 1
+
+
 # --- questions ------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -58,10 +58,6 @@ def list_documents(ctx: Context) -> dict:
     }}}}},
 )
 async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
-    limit = int(ctx.settings.max_upload_mb * 1024 * 1024)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise HTTPException(413, f"the upload is larger than {ctx.settings.max_upload_mb:g} MB")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the files as multipart/form-data, in one or more fields named 'files'")
     form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=20)

@@ -1,6 +1,7 @@
 """Request bodies are bounded while they are read, on every route (Gradio's included): a Content-Length over the
 limit is refused at once, a chunked body as soon as its bytes pass the limit, and a body that arrives too slowly
-is cut off at a deadline. The app never holds more than the limit of one body, nor waits on a slow client."""
+is cut off at a deadline (a longer one for the upload). The app never holds more than the limit of one body,
+nor waits on a slow client."""
 
 from __future__ import annotations
 
@@ -55,23 +56,35 @@ def too_large(limit: int) -> str:
     return f"the request body is larger than {limit} bytes" if limit else "this route takes no request body"
 
 
+Route = tuple[str, str]  # (method, path)
+
+
+def _route(scope: Scope) -> Route:
+    return scope["method"], scope["path"].rstrip("/")
+
+
 def _refusal(status: int, detail: str) -> JSONResponse:
     # The rest of the body is never read, so the connection cannot carry another request.
     return JSONResponse({"detail": detail}, status_code=status, headers={"Connection": "close"})
 
 
 class RequestBodyLimit:
-    """`limit_bytes` for every body, `route_limits[(method, path)]` where a route takes more (the upload);
-    `timeout_s` for the whole body to arrive."""
+    """`limit_bytes` for every body, `timeout_s` for the whole body to arrive; `route_limits[(method, path)]`
+    and `route_timeouts[(method, path)]` where a route differs (the upload takes more, and longer)."""
 
     def __init__(self, app: ASGIApp, limit_bytes: int, timeout_s: float,
-                 route_limits: dict[tuple[str, str], int] | None = None) -> None:
+                 route_limits: dict[Route, int] | None = None,
+                 route_timeouts: dict[Route, float] | None = None) -> None:
         self.app = app
         self.limit_bytes, self.timeout_s = limit_bytes, timeout_s
         self.route_limits = route_limits or {}
+        self.route_timeouts = route_timeouts or {}
 
     def limit_for(self, scope: Scope) -> int:
-        return self.route_limits.get((scope["method"], scope["path"].rstrip("/")), self.limit_bytes)
+        return self.route_limits.get(_route(scope), self.limit_bytes)
+
+    def timeout_for(self, scope: Scope) -> float:
+        return self.route_timeouts.get(_route(scope), self.timeout_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,7 +95,7 @@ class RequestBodyLimit:
         if length is not None and length.strip().isdigit() and int(length) > limit:
             await _refusal(413, too_large(limit))(scope, receive, send)
             return
-        reader = _BodyReader(receive, limit, time.monotonic() + self.timeout_s)
+        reader = _BodyReader(receive, limit, time.monotonic() + self.timeout_for(scope))
         started = False
 
         async def send_unless_refused(message: Message) -> None:

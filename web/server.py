@@ -16,7 +16,9 @@ from web.rate_limits import ASK, VOTE, GradioEvents, RateLimitMiddleware
 from web.request_limits import RequestBodyLimit
 from web.security import RateLimiter, add_origin_policy
 
-GRADIO_MAX_FILE_SIZE = "1mb"  # the chat takes no files; Gradio's own upload route gets a small limit
+UPLOAD_ROUTE = ("POST", "/api/documents")
+# The chat takes no files: Gradio's upload route gets no body at all (web.request_limits refuses one).
+GRADIO_UPLOAD_ROUTE = ("POST", "/gradio_api/upload")
 UPLOAD_FORM_OVERHEAD = 64 * 1024  # the multipart headers around the files of one upload
 # The warm-up (building BM25 over every chunk) holds the GIL for seconds on a large store; started once the
 # server listens, and a moment later, it no longer delays the first health check by ~1 s.
@@ -55,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Mounted last: `/` catches every path the routes above do not serve.
     gr.mount_gradio_app(
         app, demo, path="/", theme=THEME, css=CSS, footer_links=["api"],
-        max_file_size=GRADIO_MAX_FILE_SIZE, ssr_mode=False, show_error=False, run_history=False,
+        ssr_mode=False, show_error=False, run_history=False,
     )
     return app
 
@@ -68,10 +70,8 @@ def add_request_limits(app: FastAPI, settings: Settings, events: GradioEvents, s
         VOTE: RateLimiter(settings.feedback_rate_limit, storage, "votes"),
     }
     app.add_middleware(RateLimitMiddleware, limiters=limiters, gradio_events=events)
-    upload = int(settings.max_upload_mb * 1024 * 1024) + UPLOAD_FORM_OVERHEAD
-    # The chat takes no files: Gradio's upload route gets no body at all.
-    routes = {("POST", "/api/documents"): upload, ("POST", "/gradio_api/upload"): 0}
+    routes = {UPLOAD_ROUTE: settings.max_upload_bytes + UPLOAD_FORM_OVERHEAD, GRADIO_UPLOAD_ROUTE: 0}
     app.add_middleware(RequestBodyLimit, limit_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s,
-                       route_limits=routes)
+                       route_limits=routes, route_timeouts={UPLOAD_ROUTE: settings.upload_timeout_s})
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

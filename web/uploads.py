@@ -159,7 +159,7 @@ def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, setting
     write_lock_wait_s, UploadTooLarge over max_upload_mb."""
     names = _unique_names([stored_name(name) for name, _ in files])
     targets = [settings.uploads_path / name for name in names]
-    staging = _Staging(settings.uploads_path, int(settings.max_upload_mb * 1024 * 1024))
+    staging = _Staging(settings.uploads_path, settings.max_upload_bytes)
     try:
         staged = [staging.save(name, data) for name, (_, data) in zip(names, files)]
         known = {r.doc_id: r for r in index.documents()}
