@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from store.embedders import E5SmallEmbeddings, FakeEmbeddings, make_embedder
 
@@ -21,6 +22,7 @@ def test_without_a_limit_the_whole_question_is_encoded():
     assert FakeEmbeddings().query_text(LONG_CHINESE) == LONG_CHINESE
 
 
+@pytest.mark.slow  # loads the real mE5 model
 def test_me5_counts_its_own_tokens():
     embedder = E5SmallEmbeddings(threads=1)
     embedder.max_query_tokens = 128
