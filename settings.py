@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     file_timeout_s: float = Field(
         60.0, gt=0, description="Per-file parse time limit; the parse runs in a child process, killed past it."
     )
+    parse_memory_mb: float = Field(
+        1024.0, gt=0, description="Address space of the child process that parses a file (RLIMIT_AS, on Linux; its "
+        "Python and loaders take about 100 MB of it): a file that needs more is refused (ParseOutOfMemory).",
+    )
+    parse_workers_idle: int = Field(
+        2, ge=0, description="Parse child processes kept idle for the next file (each holds its own memory); "
+        "0 starts one per file (about 0.2 s each).",
+    )
     write_lock_wait_s: float = Field(
         5.0, ge=0, description="How long an upload, a delete or the start of an ingest waits for another writer's "
         "store lock before giving up (409 from the API, exit 2 from the CLI); an ingest that has begun writing "

@@ -120,7 +120,7 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
                     title = title or text
                 else:
                     lines.append(text)
-    except FileTooLarge:
+    except (FileTooLarge, MemoryError):
         raise
     except Exception as exc:  # zipfile/lxml raise many unrelated types on broken files
         raise CorruptFile(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from exc

@@ -27,3 +27,7 @@ class FileTooLarge(IngestError):
 
 class ParseTimeout(IngestError):
     pass
+
+
+class ParseOutOfMemory(IngestError):
+    """Parsing the file needed more memory than the parse child may use (parse_memory_mb)."""

@@ -72,7 +72,7 @@ def parse_file(path: Path, data: bytes, settings: Settings) -> LoadedDocument:
         raise UnsupportedFormat(f"unsupported file type '{path.suffix or '(none)'}'")
     if not data.strip():
         raise EmptyDocument("empty file")
-    loaded = parse_in_worker(path.name, data, settings.file_timeout_s, settings.max_text_chars)
+    loaded = parse_in_worker(path.name, data, settings)
     if not loaded.text.strip():
         raise EmptyDocument("no text could be extracted")
     return loaded
