@@ -2,7 +2,8 @@
 
 Styles are read once (style id -> name), then the body's top-level paragraphs are streamed and dropped as they
 are read, so neither time nor memory depends on python-docx's per-paragraph style lookups. Like python-docx's
-`Document.paragraphs`, only the body's own paragraphs count (not table cells or text boxes)."""
+`Document.paragraphs`, only the body's own paragraphs give text (not table cells or text boxes), but every
+paragraph counts towards MAX_PARAGRAPHS and is freed once read."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from ingest.errors import CorruptFile, FileTooLarge
 from ingest.loaded import LoadedDocument, Section
 
+# Format guards that refuse a bomb at once; the operator's budget is file_timeout_s and parse_memory_mb.
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_PARAGRAPHS = 100_000  # a long report has a few thousand; far more in a small file is a parse bomb
 
@@ -73,21 +75,23 @@ def _is_heading(style_id: str | None, styles: dict[str, str]) -> bool:
 
 
 def _body_paragraphs(archive: zipfile.ZipFile, part: str, styles: dict[str, str]):
-    """(is heading, text) of each top-level paragraph of the body, streamed."""
+    """(is heading, text) of each top-level paragraph of the body, streamed; every paragraph (in tables and
+    text boxes too) is counted and dropped once read."""
     from lxml import etree
 
     body, count = f"{_W}body", 0
     for _, element in etree.iterparse(archive.open(part), events=("end",), tag=f"{_W}p",
                                       resolve_entities=False, no_network=True):
-        parent = element.getparent()
-        if parent is None or parent.tag != body:
-            continue
         count += 1
         if count > MAX_PARAGRAPHS:
-            raise FileTooLarge(f"DOCX holds more than {MAX_PARAGRAPHS} paragraphs (a parse bomb?)")
-        style = element.find(f"{_W}pPr/{_W}pStyle")
-        yield _is_heading(style.get(f"{_W}val") if style is not None else None, styles), _paragraph_text(element)
+            raise FileTooLarge(f"DOCX holds more than {MAX_PARAGRAPHS:,} paragraphs (a parse bomb?)")
+        parent = element.getparent()
+        if parent is not None and parent.tag == body:
+            style = element.find(f"{_W}pPr/{_W}pStyle")
+            yield _is_heading(style.get(f"{_W}val") if style is not None else None, styles), _paragraph_text(element)
         element.clear()
+        if parent is None:
+            continue
         while element.getprevious() is not None:  # drop what has been read: memory stays flat
             del parent[0]
 
@@ -96,7 +100,7 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                raise FileTooLarge("DOCX expands to more than 200 MB (zip bomb?)")
+                raise FileTooLarge(f"DOCX expands to more than {MAX_UNCOMPRESSED / 1048576:g} MB (zip bomb?)")
             package = _targets(archive, "_rels/.rels", "")
             main = package.get("officeDocument") or "word/document.xml"
             core = package.get("core-properties")

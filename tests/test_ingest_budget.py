@@ -25,13 +25,17 @@ NOTE = ("Nota de prueba sobre el puerto de Chancay\n\nEl puerto de Chancay recib
         "según esta nota ficticia.\n").encode()
 
 
-def paragraph_docx(paragraphs: int) -> bytes:
-    """A DOCX (python-docx's template) whose body holds `paragraphs` one-letter paragraphs."""
+def paragraph_docx(paragraphs: int, in_table: bool = False) -> bytes:
+    """A DOCX (python-docx's template) whose body holds `paragraphs` one-letter paragraphs (each in a table
+    cell of its own when `in_table`)."""
     import docx
 
     template = io.BytesIO()
     docx.Document().save(template)
     body = "".join(f"<w:p><w:r><w:t>{string.ascii_lowercase[i % 26]}</w:t></w:r></w:p>" for i in range(paragraphs))
+    if in_table:
+        body = "<w:tbl><w:tr>" + body.replace("<w:p>", "<w:tc><w:p>").replace("</w:p>", "</w:p></w:tc>") + \
+            "</w:tr></w:tbl><w:p><w:r><w:t>end</w:t></w:r></w:p>"
     out = io.BytesIO()
     with zipfile.ZipFile(template) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dest:
         for info in source.infolist():
@@ -68,6 +72,15 @@ def test_docx_loads_in_linear_time_and_a_paragraph_bomb_is_refused(bomb):
     with pytest.raises(FileTooLarge, match="paragraphs"):
         load_docx(bomb, Path("bomb.docx"))
     assert time.monotonic() - started < BUDGET_S
+
+
+def test_a_bomb_of_paragraphs_in_table_cells_is_refused_too():
+    bomb = paragraph_docx(BOMB_PARAGRAPHS // 5, in_table=True)
+    started = time.monotonic()
+    with pytest.raises(FileTooLarge, match="paragraphs"):
+        load_docx(bomb, Path("table-bomb.docx"))
+    assert time.monotonic() - started < BUDGET_S
+    assert load_docx(paragraph_docx(50, in_table=True), Path("t.docx")).text == "end"  # table text: as before
 
 
 @pytest.mark.slow
