@@ -102,10 +102,11 @@ class PreparedDocument:
 
 
 def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord],
-                 content: Path | None = None) -> PreparedDocument | FileOutcome:
+                 content: Path | None = None, upload_key: str = "") -> PreparedDocument | FileOutcome:
     """Parse and chunk one file, or say that it is unchanged. Raises IngestError for a bad file. Takes no lock.
 
-    `content`: where the file's bytes are when they are not yet at `path`, its identity (a staged upload)."""
+    `content`: where the file's bytes are when they are not yet at `path`, its identity (a staged upload);
+    `upload_key`: the upload's name, hashed (kept from the previous version when not given)."""
     content = content or path
     if not content.exists():
         raise IngestError("no such file")
@@ -124,6 +125,7 @@ def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord
         doc_id=doc_id, source=source, title=(loaded.title or path.stem).strip()[:300],
         language=detect_document_language(loaded.text), sha256=sha, chunks=0,
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), edition=edition_key(path.resolve()),
+        upload_key=upload_key or (previous.upload_key if previous is not None else ""),
     )
     chunks = make_chunks(loaded, record, settings)
     record = DocumentRecord(**{**record.as_metadata(), "chunks": len(chunks)})
@@ -131,10 +133,10 @@ def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord
 
 
 def prepare_or_fail(path: Path, settings: Settings, known: dict[str, DocumentRecord],
-                    content: Path | None = None) -> PreparedDocument | FileOutcome:
+                    content: Path | None = None, upload_key: str = "") -> PreparedDocument | FileOutcome:
     """prepare_file, with a bad file's error as a failed outcome."""
     try:
-        return prepare_file(path, settings, known, content)
+        return prepare_file(path, settings, known, content, upload_key)
     except IngestError as exc:
         return FileOutcome(str(path), "failed", str(exc))
     except (OSError, RecursionError, MemoryError) as exc:

@@ -22,6 +22,7 @@ class DocumentRecord:
     ingested_at: str
     edition: str = ""  # documents sharing an edition key are translations of one report
     vectors: str = "final"  # "provisional": stored with the fast half of a fused embedder, refine() pending
+    upload_key: str = ""  # a hash of the name it was uploaded under; "" from disk, or uploaded before it was kept
 
     def as_metadata(self) -> dict:
         return asdict(self)

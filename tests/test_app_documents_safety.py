@@ -5,12 +5,15 @@ another app on the same Chroma server."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
 import httpx
 import pytest
 from fixtures_builders import pdf_bytes
+from support import ROOT, subprocess_env
 from web_fixtures import running_app
 
 ADMIN_KEY = "safety-admin-key-0123456789abcdef"
@@ -78,6 +81,25 @@ def test_names_that_sanitise_alike_get_distinct_stored_files(http, app):
     assert "29 vuelos" in (uploads / second["stored_as"]).read_text()
     again = upload(http, "informe final.txt", b"Primer informe: el puerto recibe 12 barcos por semana.")
     assert (again["stored_as"], again["status"]) == (first["stored_as"], "updated")  # the same name updates
+
+
+def test_a_file_stored_before_names_got_their_hash_is_updated_not_duplicated(http, app):
+    uploads = app.store.parent / "store-uploads"
+    uploads.mkdir(exist_ok=True)
+    (uploads / "acta_de_la_reunion.txt").write_bytes(b"Acta antigua: el muelle recibe 5 barcos por semana.")
+    ingested = subprocess.run([sys.executable, "-m", "ingest", str(uploads / "acta_de_la_reunion.txt")],
+                              cwd=ROOT, env=subprocess_env(app.store, embedder="fake"), capture_output=True,
+                              text=True, timeout=300)
+    assert ingested.returncode == 0, ingested.stderr
+    listed = {d["doc_id"] for d in http.get("/api/documents", headers=KEY).json()["documents"]}
+    first = upload(http, "acta de la reunion.txt", b"Acta nueva: el muelle recibe 6 barcos por semana.")
+    second = upload(http, "acta de la reunion.txt", b"Acta corregida: el muelle recibe 7 barcos por semana.")
+    assert first["stored_as"] == second["stored_as"] == "acta_de_la_reunion.txt"
+    assert (first["status"], second["status"]) == ("updated", "updated")
+    after = {d["doc_id"] for d in http.get("/api/documents", headers=KEY).json()["documents"]}
+    assert after == listed and first["doc_id"] == second["doc_id"] in listed
+    assert sorted(p.name for p in uploads.glob("acta*")) == ["acta_de_la_reunion.txt"]
+    assert "7 barcos" in (uploads / "acta_de_la_reunion.txt").read_text()
 
 
 @pytest.mark.parametrize("route", ["/api/ask", "/api/chat"])

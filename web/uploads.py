@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from ingest.pipeline import FileOutcome, PreparedDocument, finish_writing, prepare_or_fail, write_prepared
 from settings import Settings
-from store import ChromaIndex, StoreLocked, document_id, write_lock
+from store import ChromaIndex, DocumentRecord, StoreLocked, document_id, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,12 @@ def safe_file_name(name: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+def upload_key(name: str) -> str:
+    """A short hash of the name a file was uploaded under (its folders dropped)."""
+    original = unicodedata.normalize("NFC", PurePosixPath((name or "").replace("\\", "/")).name)
+    return hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
 def stored_name(name: str) -> str:
     """The safe name, with a short hash of the original name when making it safe changed it: two different
     names never share a stored file, and the same name uploaded again updates its document."""
@@ -64,9 +70,21 @@ def stored_name(name: str) -> str:
     original = unicodedata.normalize("NFC", PurePosixPath((name or "").replace("\\", "/")).name)
     if safe == original:
         return safe
-    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     stem, dot, ext = safe.rpartition(".")
-    return f"{stem}-{digest}.{ext}" if dot else f"{safe}-{digest}"
+    return f"{stem}-{upload_key(name)}.{ext}" if dot else f"{safe}-{upload_key(name)}"
+
+
+def _stored_name_here(name: str, folder: Path, by_source: dict[str, DocumentRecord]) -> str:
+    """stored_name, but a document stored before names got their hash (under the bare safe name, indexed with
+    no upload key, or since updated under this name) is updated rather than duplicated. Which of the names that
+    make that safe name it first came from is not known: as then, they share it."""
+    hashed, safe = stored_name(name), safe_file_name(name)
+    if hashed == safe or (folder / hashed).exists():
+        return hashed
+    earlier = by_source.get(str((folder / safe).resolve()))
+    if earlier is not None and earlier.upload_key in ("", upload_key(name)) and (folder / safe).is_file():
+        return safe
+    return hashed
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -157,13 +175,16 @@ def clean_staged_uploads(settings: Settings) -> int:
 def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, settings: Settings) -> list[UploadOutcome]:
     """Save, parse and commit; raises StoreLocked when another writer keeps the store longer than
     write_lock_wait_s, UploadTooLarge over max_upload_mb."""
-    names = _unique_names([stored_name(name) for name, _ in files])
+    records = index.documents()
+    by_source = {r.source: r for r in records}
+    names = _unique_names([_stored_name_here(name, settings.uploads_path, by_source) for name, _ in files])
     targets = [settings.uploads_path / name for name in names]
     staging = _Staging(settings.uploads_path, settings.max_upload_bytes)
     try:
         staged = [staging.save(name, data) for name, (_, data) in zip(names, files)]
-        known = {r.doc_id: r for r in index.documents()}
-        results = [prepare_or_fail(t, settings, known, content) for t, content in zip(targets, staged)]
+        known = {r.doc_id: r for r in records}
+        results = [prepare_or_fail(t, settings, known, content, upload_key(original))
+                   for t, content, (original, _) in zip(targets, staged, files)]
         ready = [(r, content, t) for r, content, t in zip(results, staged, targets) if isinstance(r, PreparedDocument)]
         committed: dict[str, FileOutcome] = {}
         if ready:
