@@ -36,6 +36,7 @@ _PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory i
 _REGISTRY_TTL_S = 2.0
 _COMMIT_ID = "last"
 _TEXTS_KEPT = 16  # whole documents kept for the answerer's name checks
+_REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
 
 
 @contextmanager
@@ -52,20 +53,21 @@ def server_faults(settings: Settings) -> Iterator[None]:
 
 def _serialized(method):
     """One Chroma call at a time per index: concurrent readers in one process can race Chroma's log backfill
-    after another process (an ingest) wrote, which fails with InternalError; a second try then succeeds."""
+    after another process (an ingest) wrote, which fails with InternalError; a later try then succeeds."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock, server_faults(self.settings):
-            try:
-                return method(self, *args, **kwargs)
-            except chromadb.errors.InternalError:
-                # e.g. "Error finding id": another process replaced chunks that this process's in-memory vector
-                # index still lists. Reading the store afresh resolves it.
-                log.warning("Chroma internal error in %s; reopening the store and retrying once", method.__name__)
-                time.sleep(0.2)
-                self._reopen()
-                return method(self, *args, **kwargs)
+            for pause in _REOPEN_PAUSES_S:
+                try:
+                    return method(self, *args, **kwargs)
+                except chromadb.errors.InternalError:
+                    # e.g. "Error finding id": another process replaced chunks that this process's in-memory
+                    # vector index still lists. Reading the store afresh resolves it, unless writers keep going.
+                    log.warning("Chroma internal error in %s; reopening the store and retrying", method.__name__)
+                    time.sleep(pause)
+                    self._reopen()
+            return method(self, *args, **kwargs)
 
     return wrapper
 
