@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from bot.tokens import tokenize
 from store import ScoredChunk
+from textkit.tokens import tokenize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 

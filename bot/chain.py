@@ -11,10 +11,10 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from bot.answer import Answer
 from bot.answerers import Answerer, AnswerRequest, make_answerer
 from bot.retrieval import HybridRetriever
-from bot.tokens import tokenize
-from ingest.language import SERVED, detect_question_language
 from settings import Settings
 from store import ChromaIndex
+from textkit.language import SERVED, detect_question_language
+from textkit.tokens import tokenize
 
 
 class InvalidQuestion(ValueError):

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from bot.tokens import fold_accents
+from textkit.tokens import fold_accents
 
 _FIGURE = re.compile(r"(?<![\d.,])(?:\d{3,}|\d{1,3}(?:[.,]\d{3})+)(?:[.,]\d+)?(?![\d])")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)

@@ -23,9 +23,9 @@ from bot.follow_up import follow_up_query, previous_quotes
 from bot.prompt_files import language_name, render
 from bot.sentence_vectors import SentenceVectors
 from bot.sentences import asks_for_list, list_item_rank, matches_type, question_type, split_sentences
-from bot.tokens import tokenize
 from settings import Settings
 from store import NamedEmbeddings
+from textkit.tokens import tokenize
 
 W_OVERLAP, W_CUE, W_RANK = 0.30, 0.20, 0.06
 _NEAR_BEST = 0.06

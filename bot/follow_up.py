@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from bot.tokens import tokenize
+from textkit.tokens import tokenize
 
 _MAX_CONTENT_TOKENS = 3  # "¿Qué desafíos mencionó?" is elliptical; a full question names its subject
 _REFERS_BACK = re.compile(

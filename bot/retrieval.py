@@ -20,9 +20,9 @@ import numpy as np
 
 from bot.answer import Hit
 from bot.bm25_index import LanguageBM25
-from bot.tokens import tokenize
 from settings import Settings
 from store import ChromaIndex, ScoredChunk
+from textkit.tokens import tokenize
 
 _EXTRA_CHUNKS = 2
 _MIN_STD = 0.02

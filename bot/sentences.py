@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from textkit.scripts import HAN_CHAR
+
 # End of a sentence: Chinese punctuation, or . ! ? followed by space, except after a short abbreviation or a
 # single capital (initials) and never between digits (518.47).
 _SPLIT = re.compile(r"(?<=[。！？；!?])\s*|(?<=[^\d\s][^\d\s.][.])\s+(?=[\"“¿¡(\[A-ZÁÉÍÓÚÑ0-9])|\n+")
@@ -30,7 +32,7 @@ _HEADING_WORDS = 6  # a line without final punctuation and this few words is a h
 
 def _is_sentence(piece: str) -> bool:
     """Drop headings and labels ("Expected results"): too short to answer anything."""
-    if re.search(r"[\u4e00-\u9fff]", piece):
+    if HAN_CHAR.search(piece):
         return len(piece) >= 6
     words = len(piece.split())
     if words <= _HEADING_WORDS and not re.search(r"[.!?:;…”\")]$", piece) and not _NUMBERED_ITEM.match(piece):

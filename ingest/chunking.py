@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+from textkit.scripts import HAN
+
+_CJK = re.compile(rf"[{HAN}\u3000-\u303f\uff00-\uffef]")  # ideographs, CJK punctuation and full-width forms
 
 SEPARATORS = [
     "\n\n", "\n",

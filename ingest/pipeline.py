@@ -12,11 +12,11 @@ from pathlib import Path
 
 from ingest.chunking import make_splitter
 from ingest.errors import EmptyDocument, FileTooLarge, IngestError, UnsupportedFormat
-from ingest.language import detect_document_language
 from ingest.loaders import LOADERS, LoadedDocument
 from ingest.parse_worker import parse_in_worker
 from settings import Settings
 from store import ChromaIndex, Chunk, DocumentRecord, document_id, write_lock
+from textkit.language import detect_document_language
 
 log = logging.getLogger(__name__)
 _LANG_SUFFIX = re.compile(r"[._-](en|es|zh|zh-cn|zh-hans|cn|eng|esp|spa|chi)$", re.IGNORECASE)

@@ -15,10 +15,11 @@ import numpy as np
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
 from settings import Settings
+from textkit.scripts import HAN
 
 _RECENT_QUERIES = 64
 # A rough model-free token: one CJK character, one run of other letters and digits, or one punctuation mark.
-_ROUGH_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+|[^\w\s]")
+_ROUGH_TOKEN = re.compile(rf"[{HAN}]|[^\W_{HAN}]+|[^\w\s]")
 
 
 class MissingBackend(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.language import detect_question_language, strip_names
+from textkit.language import detect_question_language, strip_names
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+from textkit.scripts import HAN_CHAR
+
 _WORD = re.compile(r"[^\W_]+(?:[.,'][^\W_]+)*", re.UNICODE)
 _STOPWORDS = frozenset(
     """a an and are as at be by de del did do does el en es for from how in is la las los of on or por que qué
@@ -41,9 +42,9 @@ def tokenize(text: str, language: str | None = None, drop_stopwords: bool = True
     """Tokens for BM25 and lexical overlap; Chinese runs go through jieba, the rest through a word regex.
     English and Spanish words are stemmed (Snowball) when the text's language is given."""
     text = unicodedata.normalize("NFKC", text).lower()
-    if _CJK.search(text):
+    if HAN_CHAR.search(text):
         raw = [t.strip() for t in _jieba().lcut_for_search(text)]
-        tokens = [fold_accents(t) for t in raw if t and (_CJK.search(t) or _WORD.fullmatch(t))]
+        tokens = [fold_accents(t) for t in raw if t and (HAN_CHAR.search(t) or _WORD.fullmatch(t))]
     else:
         tokens = _WORD.findall(fold_accents(text))
     if drop_stopwords:

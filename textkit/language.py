@@ -7,8 +7,9 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
 
-SERVED = ("zh", "es", "en")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+from textkit.scripts import HAN, HAN_CHAR
+
+SERVED = ("zh", "es", "en")  # the languages questions are answered in, and the interface's
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 _CODES = {Language.CHINESE: "zh", Language.SPANISH: "es", Language.ENGLISH: "en"}
@@ -33,12 +34,12 @@ def _script_guess(text: str) -> str | None:
         return None
     if _KANA_HANGUL.search(text):
         return "other"
-    if len(_CJK.findall(text)) / len(letters) > 0.3:
+    if len(HAN_CHAR.findall(text)) / len(letters) > 0.3:
         return "zh"
     return None
 
 
-_NOT_CJK_LETTER = r"(?:(?![\u3400-\u9fff\uf900-\ufaff])[^\W\d_])"
+_NOT_CJK_LETTER = rf"(?:(?![{HAN}])[^\W\d_])"
 # A word of Latin (or other non-CJK) letters, with inner apostrophes and hyphens: "China's", "Rojas-Rachel".
 _WORD = re.compile(rf"{_NOT_CJK_LETTER}+(?:['’-]{_NOT_CJK_LETTER}+)*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;¿¡\n])[\s\"'«“‘(\[]*$")
