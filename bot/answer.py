@@ -1,9 +1,13 @@
-"""The answer a visitor gets, the same shape from the CLI, the HTTP API and the chat."""
+"""The answer a visitor gets, the same shape from the CLI, the HTTP API and the chat; what an answerer is given
+to write it (AnswerRequest), and the interface every answerer fits (Answerer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
 
 
 @dataclass
@@ -62,6 +66,27 @@ class Answer:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class AnswerRequest:
+    question: str  # as the visitor asked it
+    standalone: str  # condensed with the history, when an LLM did that; else the question
+    language: str
+    hits: list[Hit]
+    query_vector: np.ndarray
+    history: list[dict] = field(default_factory=list)
+    term_weights: dict[str, float] = field(default_factory=dict)  # IDF of the question's terms
+
+
+class Answerer(Protocol):
+    def answer(self, request: AnswerRequest) -> Answer: ...
+
+    def stream(self, request: AnswerRequest) -> Iterator[str | Answer]:
+        """Text pieces as they come, then the final Answer."""
+        ...
+
+    def condense(self, question: str, history: list[dict], language: str) -> str: ...
 
 
 def sources_from_hits(hits: list[Hit], snippet_chars: int = 300) -> list[Source]:

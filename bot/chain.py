@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
-from bot.answer import Answer
-from bot.answerers import Answerer, AnswerRequest, make_answerer
+from bot.answer import Answer, Answerer, AnswerRequest
+from bot.answerers import make_answerer
 from bot.retrieval import HybridRetriever
 from settings import Settings
 from store import ChromaIndex

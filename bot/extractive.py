@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answer import Answer, Hit, cite, snippet_around, sources_from_hits
-from bot.answerers import AnswerRequest
+from bot.answer import Answer, AnswerRequest, Hit, cite, snippet_around, sources_from_hits
 from bot.entities import missing, names_anything
 from bot.follow_up import follow_up_query, previous_quotes
 from bot.prompt_files import language_name, render

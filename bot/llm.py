@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -26,8 +26,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from bot.answer import Answer, cite, sources_from_hits
-from bot.answerers import AnswerRequest
+from bot.answer import Answer, AnswerRequest, cite, sources_from_hits
 from bot.citations import CitationRenumberer, cited_numbers, renumber_citations
 from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm_prompt import (
@@ -251,43 +250,55 @@ def _missing(package: str, answerer: str, exc: ImportError) -> LLMError:
     return LLMError(f"answerer={answerer} needs the package {package}: pip install {package} ({exc})")
 
 
+def _openai(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise _missing("langchain-openai", "openai", exc) from exc
+    kwargs: dict[str, Any] = {
+        "base_url": settings.llm_base_url, "model": settings.llm_model,
+        "api_key": settings.llm_api_key.get_secret_value() or "not-needed",
+        "temperature": settings.llm_temperature, "timeout": settings.llm_timeout_s,
+        # `streaming` left unset: invoke() makes one plain request, stream() a streamed one (setting it
+        # False would turn stream() into a single piece, True would stream invoke() too)
+    }
+    if max_tokens is not None:
+        kwargs["max_tokens"] = max_tokens
+    if http_client is not None:
+        kwargs["http_client"] = http_client
+    return ChatOpenAI(**kwargs, **options)
+
+
+def _ollama(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise _missing("langchain-ollama", "ollama", exc) from exc
+    kwargs: dict[str, Any] = {
+        "base_url": settings.ollama_base_url, "model": settings.llm_model,
+        "temperature": settings.llm_temperature, "client_kwargs": {"timeout": settings.llm_timeout_s},
+    }
+    if max_tokens is not None:
+        kwargs["num_predict"] = max_tokens
+    return ChatOllama(**kwargs, **options)
+
+
+def _fake(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
+    return ContextEchoChatModel(**options)
+
+
+# openai: any OpenAI-compatible server; ollama: Ollama's native API; fake: answers from its context (tests, demos)
+CHAT_MODELS: dict[str, Callable[..., BaseChatModel]] = {"openai": _openai, "ollama": _ollama, "fake": _fake}
+
+
 def make_chat_model(settings: Settings, *, max_tokens: int | None = None, http_client: Any = None,
                     **options: Any) -> BaseChatModel:
-    """The chat model for settings.answerer (openai, ollama, fake); clients are imported only when needed.
+    """The chat model for settings.answerer (one of CHAT_MODELS); clients are imported only when needed.
     `http_client` (an httpx.Client) and extra `options` go to the client, e.g. to record requests in tests."""
-    kind = settings.answerer
-    if kind == "openai":
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as exc:
-            raise _missing("langchain-openai", kind, exc) from exc
-        kwargs: dict[str, Any] = {
-            "base_url": settings.llm_base_url, "model": settings.llm_model,
-            "api_key": settings.llm_api_key.get_secret_value() or "not-needed",
-            "temperature": settings.llm_temperature, "timeout": settings.llm_timeout_s,
-            # `streaming` left unset: invoke() makes one plain request, stream() a streamed one (setting it
-            # False would turn stream() into a single piece, True would stream invoke() too)
-        }
-        if max_tokens is not None:
-            kwargs["max_tokens"] = max_tokens
-        if http_client is not None:
-            kwargs["http_client"] = http_client
-        return ChatOpenAI(**kwargs, **options)
-    if kind == "ollama":
-        try:
-            from langchain_ollama import ChatOllama
-        except ImportError as exc:
-            raise _missing("langchain-ollama", kind, exc) from exc
-        kwargs = {
-            "base_url": settings.ollama_base_url, "model": settings.llm_model,
-            "temperature": settings.llm_temperature, "client_kwargs": {"timeout": settings.llm_timeout_s},
-        }
-        if max_tokens is not None:
-            kwargs["num_predict"] = max_tokens
-        return ChatOllama(**kwargs, **options)
-    if kind == "fake":
-        return ContextEchoChatModel(**options)
-    raise LLMError(f"answerer={kind!r} is not a generative answerer (openai, ollama, fake)")
+    build = CHAT_MODELS.get(settings.answerer)
+    if build is None:
+        raise LLMError(f"answerer={settings.answerer!r} is not a generative answerer ({', '.join(CHAT_MODELS)})")
+    return build(settings, max_tokens, http_client, **options)
 
 
 def make_llm_answerer(settings: Settings, *, model: BaseChatModel | None = None, max_tokens: int | None = None,

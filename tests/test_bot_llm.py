@@ -14,8 +14,8 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot.answer import Answer, Hit
-from bot.answerers import AnswerRequest, make_answerer
+from bot.answer import Answer, AnswerRequest, Hit
+from bot.answerers import make_answerer
 from bot.citations import CitationRenumberer, cited_numbers
 from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm import LLMAnswerer, LLMError, _MarkerFilter, make_chat_model, make_llm_answerer
