@@ -3,6 +3,7 @@ answers rendered with their sources, the interface language, and like/dislike fe
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import gradio as gr
@@ -21,8 +22,13 @@ def handlers(tmp_path_factory):
     return ChatHandlers(build_context(settings))
 
 
-def run_chat(handlers, message, history=None, lang="auto", answers=None):
-    return list(handlers.chat(message, history or [], lang, answers or {}))
+def run_chat(handlers, message, history=None, lang="auto", answers=None, request=None):
+    """Every step the chat shows for `message` (its handler streams asynchronously, as Gradio runs it)."""
+
+    async def steps():
+        return [step async for step in handlers.chat(message, history or [], lang, answers or {}, request)]
+
+    return asyncio.run(steps())
 
 
 def test_the_chat_streams_then_shows_the_answer_with_linked_sources(handlers):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 
@@ -87,6 +88,77 @@ def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_pa
         wait_idle(llm, 2)
         assert llm.server.generating == 0, "the server still generates for a client that left"
         assert llm.server.cancelled >= 50 and llm.server.completed == 0
+
+
+def gradio_first_piece_then_leave(http: httpx.Client, question: str = QUESTION, limit_s: float = 15.0) -> None:
+    """Asks through Gradio's own API, reads the stream until the answer's first piece, then hangs up (as a visitor
+    closing the tab does)."""
+    started = http.post("/gradio_api/call/chat", json={"data": [question, "auto"]})
+    assert started.status_code == 200, started.text
+    deadline = time.monotonic() + limit_s
+    with http.stream("GET", f"/gradio_api/call/chat/{started.json()['event_id']}") as response:
+        event = ""
+        for line in response.iter_lines():
+            assert time.monotonic() < deadline, f"no first piece within {limit_s:g} s"
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif event == "generating" and "According to the report" in line:
+                return
+            assert event != "error", line
+    raise AssertionError("the Gradio stream ended without a piece of the answer")
+
+
+def gradio_first_piece_then_stop(http: httpx.Client, question: str = QUESTION, limit_s: float = 15.0) -> None:
+    """Asks as the page does (queue/join, then the session's stream), and at the answer's first piece presses
+    stop (Gradio's /cancel), then reads the stream to its end."""
+    chat = next(d["id"] for d in http.get("/config").json()["dependencies"] if d.get("api_name") == "chat")
+    session = uuid.uuid4().hex[:11]
+    joined = http.post("/gradio_api/queue/join",
+                       json={"data": [question, [], "auto", None], "fn_index": chat, "session_hash": session})
+    assert joined.status_code == 200, joined.text
+    deadline = time.monotonic() + limit_s
+    with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as response:
+        for line in response.iter_lines():
+            assert time.monotonic() < deadline, f"no first piece within {limit_s:g} s"
+            if '"process_generating"' in line and "According to the report" in line:
+                stop = {"session_hash": session, "fn_index": chat, "event_id": joined.json()["event_id"]}
+                assert http.post("/gradio_api/cancel", json=stop).status_code == 200
+                deadline = float("inf")
+            elif '"process_completed"' in line:
+                assert deadline == float("inf"), f"the answer ended before its first piece: {line}"
+                return
+    raise AssertionError("the Gradio stream ended without completing")
+
+
+def wait_cancelled(llm, count: int, limit_s: float) -> float:
+    """Seconds until the LLM server has seen `count` streams cancelled by their client; fails past `limit_s`."""
+    started = time.monotonic()
+    while llm.server.cancelled < count or llm.server.generating:
+        elapsed = time.monotonic() - started
+        if elapsed > limit_s:
+            pytest.fail(f"the model still generates {elapsed:.1f} s after the visitor left "
+                        f"(cancelled {llm.server.cancelled}, completed {llm.server.completed})")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_leaving_the_gradio_chat_mid_answer_cancels_the_model_request(tmp_path):
+    with slow_llm(token_delay_s=0.05, tokens=200) as llm, running_app(
+        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
+    ) as app, httpx.Client(base_url=app.base_url, timeout=15, trust_env=False) as http:
+        first_token_s(http)  # warm
+        wait_idle(llm, 30)
+        baseline = first_token_s(http)
+        wait_cancelled(llm, 2, 15)
+        for n, leave in enumerate([gradio_first_piece_then_leave, gradio_first_piece_then_stop] * 3, start=3):
+            leave(http)
+            cancelled_s = wait_cancelled(llm, n, 2.0)  # 200 tokens: 10 s if it were left to generate
+            after = first_token_s(http)
+            print(f"{leave.__name__}: model request cancelled after {cancelled_s:.2f} s; next first token "
+                  f"{after:.3f} s (baseline {baseline:.3f} s)")
+            assert after < baseline + 1.0, f"first token {after:.2f} s after leaving (baseline {baseline:.2f} s)"
+            wait_cancelled(llm, n + 1, 15)
+        assert llm.server.completed == 0
 
 
 def test_an_llm_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path):

@@ -4,6 +4,8 @@ the chat's rendering of cited and merely retrieved sources."""
 
 from __future__ import annotations
 
+import asyncio
+
 import gradio as gr
 import pytest
 from fastapi.testclient import TestClient
@@ -70,12 +72,19 @@ def test_the_json_lists_the_cited_sources_numbered_as_cited_and_the_rest_apart(h
     assert {s["doc_id"] for s in answer["sources"]}.isdisjoint(s["doc_id"] for s in answer["also_retrieved"])
 
 
+def chat_steps(handlers: ChatHandlers, message: str, request: gr.Request) -> list[tuple[str, dict]]:
+    async def steps():
+        return [step async for step in handlers.chat(message, [], "auto", {}, request)]
+
+    return asyncio.run(steps())
+
+
 def test_the_chat_takes_the_browsers_language_for_an_ambiguous_question(app):
     handlers = ChatHandlers(app.state.context)
     request = gr.Request(headers={"accept-language": "es-ES,es;q=0.9"})
-    *_, (rendered, answers) = handlers.chat(AMBIGUOUS, [], "auto", {}, request)
+    *_, (rendered, answers) = chat_steps(handlers, AMBIGUOUS, request)
     assert answers[1]["answer"]["language"] == "es"
-    *_, (rendered, answers) = handlers.chat(CLEAR_EN, [], "auto", {}, request)
+    *_, (rendered, answers) = chat_steps(handlers, CLEAR_EN, request)
     assert answers[1]["answer"]["language"] == "en"
 
 

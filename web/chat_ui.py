@@ -4,7 +4,8 @@ interface's words, example questions in three languages, and like/dislike feedba
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import gradio as gr
 
@@ -55,9 +56,11 @@ class ChatHandlers:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
 
-    def chat(self, message: str, history: list[dict], lang: str, answers: dict,
-             request: gr.Request | None = None) -> Iterator[tuple[str, dict]]:
-        """With the Auto choice, the browser's language (Accept-Language) decides an ambiguous question's."""
+    async def chat(self, message: str, history: list[dict], lang: str, answers: dict,
+                   request: gr.Request | None = None) -> AsyncIterator[tuple[str, dict]]:
+        """With the Auto choice, the browser's language (Accept-Language) decides an ambiguous question's. The
+        answer streams on the event loop, so when Gradio drops the run (the visitor left or pressed stop) the
+        model's request is closed at once, not left generating for nobody."""
         answers = dict(answers or {})
         lang = lang or "auto"
         accept = request.headers.get("accept-language") if request is not None else None
@@ -70,8 +73,9 @@ class ChatHandlers:
         keep = self.ctx.settings.max_history_messages
         turns = _history_for_chain(history, answers)[-keep:] if keep else []
         partial = ""
+        pieces = self.ctx.qa.astream(message, lang, turns, served_language_from_accept(accept))
         try:
-            for piece in self.ctx.qa.stream(message, lang, turns, served_language_from_accept(accept)):
+            async for piece in pieces:
                 if isinstance(piece, Answer):
                     answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict()}
                     yield render_answer(piece, ui_language(lang) if lang != "auto" else piece.language), answers
@@ -84,6 +88,8 @@ class ChatHandlers:
         except Exception:
             log.exception("the chat could not answer")
             yield text(ui, "error"), answers
+        finally:
+            await pieces.aclose()
 
     def _invalid_message(self, message: str, exc: InvalidQuestion, ui: str) -> str:
         if not (message or "").strip():
@@ -135,8 +141,10 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
             max_length=ctx.settings.max_question_chars, lines=1, max_lines=6,
         )
 
-        def chat(message: str, history: list[dict], lang: str, answers: dict, request: gr.Request):
-            yield from handlers.chat(message, history, lang, answers, request)
+        async def chat(message: str, history: list[dict], lang: str, answers: dict, request: gr.Request):
+            async with aclosing(handlers.chat(message, history, lang, answers, request)) as pieces:
+                async for item in pieces:
+                    yield item
 
         gr.ChatInterface(
             chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers], additional_outputs=[answers],
