@@ -11,6 +11,8 @@ import math
 import random
 from pathlib import Path
 
+from textkit.language import SERVED
+
 TOPICS = {
     "en": ["trade finance", "port logistics", "renewable energy", "digital payments", "agricultural exports",
            "water management", "youth exchanges", "tourism", "mining investment", "public health"],
@@ -67,7 +69,7 @@ QUESTIONS = {
     "zh": ["{year}年{topic}增长了多少？", "谁提醒了{topic}方面的渠道问题？",
            "有多少代表出席了在{place}举行的{topic}会议？"],
 }
-LANGS = ("en", "es", "zh")
+LANGS = tuple(sorted(SERVED))  # en, es, zh: document i is in LANGS[i % 3]
 _MEAN_CHARS = 1250  # Latin-equivalent characters per document; one CJK character counts 2.5
 
 

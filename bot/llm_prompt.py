@@ -16,9 +16,9 @@ from langchain_core.prompts import (
 
 from bot.answer import Hit
 from bot.prompt_files import language_name, load_template
+from textkit.language import SERVED
 
 NOT_COVERED = "NOT_COVERED"
-PROMPT_LANGUAGES = ("en", "es", "zh")
 MAX_SOURCE_CHARS = 2400  # of one document's chunks in the context
 HISTORY_TURNS = 6  # messages of the conversation shown to the condenser
 HISTORY_CHARS = 600  # of each of them
@@ -52,7 +52,7 @@ def neutralise(text: str) -> str:
 
 
 def prompt_language(language: str) -> str:
-    return language if language in PROMPT_LANGUAGES else "en"
+    return language if language in SERVED else "en"
 
 
 def _source_text(hit: Hit) -> str:

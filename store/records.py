@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
+
+_DOCUMENT_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def document_id(source: str) -> str:
     """A document's identity is its source path; its version is the sha256 of its content."""
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+
+
+def is_document_id(value: str) -> bool:
+    """Whether `value` has the shape of a document_id (16 hex digits): nothing else can name a document."""
+    return bool(_DOCUMENT_ID.fullmatch(value))
 
 
 @dataclass(frozen=True)

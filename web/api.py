@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
-from bot import Answer, Source
+from bot import LANG_CHOICES, Answer, Source
 from faults import BackendUnavailable
 from web.context import Context, WebContext
 from web.documents import file_url
@@ -37,7 +37,7 @@ class AskRequest(BaseModel):
         description="The question, in Chinese, Spanish or English.",
         examples=["¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"],
     )
-    lang: Literal["auto", "zh", "es", "en"] = Field(
+    lang: Literal[LANG_CHOICES] = Field(  # "auto" and the served languages
         "auto", description="Answer language; auto answers in the question's language (Accept-Language "
                    "decides when that is ambiguous)."
     )
@@ -85,8 +85,7 @@ def public_answer(answer: Answer) -> Answer:
     its path on the server."""
 
     def public(source: Source) -> Source:
-        url = file_url(source.doc_id) if source.doc_id else ""
-        return replace(source, source=PurePath(source.source).name, url=url)
+        return replace(source, source=PurePath(source.source).name, url=file_url(source.doc_id))
 
     return replace(answer, sources=[public(s) for s in answer.sources],
                    also_retrieved=[public(s) for s in answer.also_retrieved])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -13,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from ingest.decoding import decode_text
 from ingest.errors import IngestError
-from store import write_lock
+from store import is_document_id, write_lock
 from web.context import Context
 from web.security import check_admin_key
 from web.uploads import UploadTooLarge, is_uploaded, store_uploads
@@ -21,7 +20,6 @@ from web.uploads import UploadTooLarge, is_uploaded, store_uploads
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_UPLOAD = 50
-_DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 _TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 _MEDIA_TYPES = {".pdf": "application/pdf"}
 # Whatever a document holds runs no script and loads nothing: texts are shown as plain text in a sandbox, every
@@ -37,7 +35,8 @@ def require_admin(request: Request, ctx: Context) -> None:
 
 
 def file_url(doc_id: str) -> str:
-    return f"/api/documents/{doc_id}/file"
+    """The public link to a stored document's file (document_file), or "" for what is not a document id."""
+    return f"{router.prefix}/{doc_id}/file" if is_document_id(doc_id) else ""
 
 
 @router.get("", dependencies=[Depends(require_admin)], summary="List stored documents (admin key)")
@@ -85,7 +84,7 @@ async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
 @router.delete("/{doc_id}", dependencies=[Depends(require_admin)], summary="Remove a document (admin key)")
 def delete_document(doc_id: str, ctx: Context) -> dict:
     with write_lock(ctx.settings):
-        record = ctx.index.document(doc_id) if _DOC_ID.match(doc_id) else None
+        record = ctx.index.document(doc_id) if is_document_id(doc_id) else None
         if record is None:
             raise HTTPException(404, f"no document with id '{doc_id[:40]}'")
         ctx.index.remove_document(doc_id)
@@ -99,7 +98,7 @@ def delete_document(doc_id: str, ctx: Context) -> dict:
 @router.get("/{doc_id}/file", summary="The file of a stored document (public: sources link here)")
 def document_file(doc_id: str, ctx: Context) -> Response:
     """Only files of documents in the store's registry are served, by id; a path never comes from the request."""
-    record = ctx.index.document(doc_id) if _DOC_ID.match(doc_id) else None
+    record = ctx.index.document(doc_id) if is_document_id(doc_id) else None
     path = Path(record.source) if record else None
     if path is None or not path.is_file():
         raise HTTPException(404, "no such document")

@@ -7,10 +7,10 @@ import html
 import re
 
 from bot import Answer, Source
+from web.documents import file_url
 from web.ui_text import text
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
-_DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 _SNIPPET_CHARS = 220
 
 
@@ -30,7 +30,8 @@ def render_partial(answer_text: str) -> str:
 
 def _source_label(s: Source) -> str:
     title = escape_markdown(_one_line(s.title or s.source.rsplit("/", 1)[-1], 200))
-    link = f"[{title}](/api/documents/{s.doc_id}/file)" if _DOC_ID.match(s.doc_id or "") else title
+    url = file_url(s.doc_id or "")
+    link = f"[{title}]({url})" if url else title
     where = f", p. {int(s.page)}" if isinstance(s.page, int) else ""
     return f"{link} ({escape_markdown(s.language)}{where})"
 

@@ -1,12 +1,14 @@
-"""Words the web chat shows, in every served language, and how the chat picks its language."""
+"""Words the web chat and the widget show, in every served language, and how the chat picks its language."""
 
 from __future__ import annotations
 
-SERVED_UI = ("zh", "es", "en")
+from textkit.language import SERVED
+
 DEFAULT_UI = "en"
 
 # (label shown, value sent): the answer language; "auto" follows the question.
-LANGUAGE_CHOICES = [("Auto", "auto"), ("中文", "zh"), ("Español", "es"), ("English", "en")]
+_NATIVE_NAMES = {"zh": "中文", "es": "Español", "en": "English"}
+LANGUAGE_CHOICES = [("Auto", "auto"), *((_NATIVE_NAMES[code], code) for code in SERVED)]
 
 EXAMPLE_QUESTIONS = [
     "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?",
@@ -77,6 +79,47 @@ UI_TEXT: dict[str, dict[str, str]] = {
 }
 
 
+# The widget's own words (web/static/widget.js gets them from web/widget.py); it shares a few with the chat.
+WIDGET_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "open": "Ask about the forum reports", "close": "Close", "title": "Forum assistant", "send": "Send",
+        "thinking": "Searching the reports…",
+        "welcome": "Hello! Ask me about the forum reports, in Chinese, Spanish or English.",
+        "rate": "Too many questions in a short time. Please wait a minute and try again.",
+        "forbidden": "This website is not allowed to use the assistant.",
+        "invalid": "The question could not be processed: ",
+        "network": "Could not reach the assistant. Please check your connection or try again later.",
+        "server": "The assistant could not answer. Please try again later.",
+    },
+    "es": {
+        "open": "Pregunte sobre los informes del foro", "close": "Cerrar", "title": "Asistente del foro",
+        "send": "Enviar", "thinking": "Buscando en los informes…",
+        "welcome": "¡Hola! Pregúnteme sobre los informes del foro, en chino, español o inglés.",
+        "rate": "Demasiadas preguntas en poco tiempo. Espere un minuto y vuelva a intentarlo.",
+        "forbidden": "Este sitio web no está autorizado a usar el asistente.",
+        "invalid": "No se pudo procesar la pregunta: ",
+        "network": "No se pudo contactar con el asistente. Compruebe su conexión o inténtelo más tarde.",
+        "server": "El asistente no pudo responder. Inténtelo de nuevo más tarde.",
+    },
+    "zh": {
+        "open": "咨询论坛报告", "close": "关闭", "title": "论坛问答助手", "send": "发送", "thinking": "正在检索报告…",
+        "welcome": "您好！可以用中文、西班牙语或英语向我询问论坛报告的内容。",
+        "rate": "提问过于频繁，请稍等一分钟后再试。",
+        "forbidden": "此网站未获授权使用该助手。",
+        "invalid": "无法处理该问题：",
+        "network": "无法连接到助手，请检查网络或稍后再试。",
+        "server": "助手暂时无法回答，请稍后再试。",
+    },
+}
+
+
+def widget_text(lang: str) -> dict[str, str]:
+    """Every word the widget shows in `lang`: its own, and those it shares with the chat."""
+    shared = {"placeholder": text(lang, "placeholder"), "sources": text(lang, "sources"),
+              "alsoRetrieved": text(lang, "also_retrieved")}
+    return {**WIDGET_TEXT[lang], **shared}
+
+
 def text(lang: str, key: str, **values: object) -> str:
     table = UI_TEXT.get(lang, UI_TEXT[DEFAULT_UI])
     return table[key].format(**values) if values else table[key]
@@ -95,7 +138,7 @@ def served_language_from_accept(header: str | None) -> str | None:
                 quality = 0.0
         ranked.append((-quality, position, tag.strip().lower().split("-")[0]))
     for negative_quality, _, primary in sorted(ranked):
-        if primary in SERVED_UI and negative_quality < 0:
+        if primary in SERVED and negative_quality < 0:
             return primary
     return None
 
@@ -107,4 +150,4 @@ def language_from_accept(header: str | None) -> str:
 
 def ui_language(choice: str | None, accept_language: str | None = None) -> str:
     """The chosen answer language, or with Auto the browser's preferred served language."""
-    return choice if choice in SERVED_UI else language_from_accept(accept_language)
+    return choice if choice in SERVED else language_from_accept(accept_language)

@@ -15,45 +15,11 @@
   window.__forumQAWidgetLoaded = true;
 
   var API_BASE = new URL(".", script.src).href.replace(/\/$/, "");
-  var DOC_ID = /^[0-9a-f]{16}$/;
-  var MAX_QUESTION = 2000;
-  var MAX_HISTORY = 10;
-
-  var STRINGS = {
-    en: {
-      open: "Ask about the forum reports", close: "Close", title: "Forum assistant", send: "Send",
-      placeholder: "Type your question…", thinking: "Searching the reports…", sources: "Sources",
-      alsoRetrieved: "Also retrieved (not cited)",
-      welcome: "Hello! Ask me about the forum reports, in Chinese, Spanish or English.",
-      rate: "Too many questions in a short time. Please wait a minute and try again.",
-      forbidden: "This website is not allowed to use the assistant.",
-      invalid: "The question could not be processed: ",
-      network: "Could not reach the assistant. Please check your connection or try again later.",
-      server: "The assistant could not answer. Please try again later."
-    },
-    es: {
-      open: "Pregunte sobre los informes del foro", close: "Cerrar", title: "Asistente del foro", send: "Enviar",
-      placeholder: "Escriba su pregunta…", thinking: "Buscando en los informes…", sources: "Fuentes",
-      alsoRetrieved: "También encontrado (no citado)",
-      welcome: "¡Hola! Pregúnteme sobre los informes del foro, en chino, español o inglés.",
-      rate: "Demasiadas preguntas en poco tiempo. Espere un minuto y vuelva a intentarlo.",
-      forbidden: "Este sitio web no está autorizado a usar el asistente.",
-      invalid: "No se pudo procesar la pregunta: ",
-      network: "No se pudo contactar con el asistente. Compruebe su conexión o inténtelo más tarde.",
-      server: "El asistente no pudo responder. Inténtelo de nuevo más tarde."
-    },
-    zh: {
-      open: "咨询论坛报告", close: "关闭", title: "论坛问答助手", send: "发送",
-      placeholder: "请输入您的问题…", thinking: "正在检索报告…", sources: "来源",
-      alsoRetrieved: "其他检索结果（未引用）",
-      welcome: "您好！可以用中文、西班牙语或英语向我询问论坛报告的内容。",
-      rate: "提问过于频繁，请稍等一分钟后再试。",
-      forbidden: "此网站未获授权使用该助手。",
-      invalid: "无法处理该问题：",
-      network: "无法连接到助手，请检查网络或稍后再试。",
-      server: "助手暂时无法回答，请稍后再试。"
-    }
-  };
+  // The server's languages, words and limits, put here as it serves this file (web/widget.py).
+  var CONFIG = /*SERVER_CONFIG*/null;
+  var STRINGS = CONFIG.text;
+  var MAX_QUESTION = CONFIG.maxQuestionChars;
+  var MAX_HISTORY = CONFIG.maxHistory;
 
   function pickLanguage(value) {
     var primary = String(value || "").trim().toLowerCase().split(/[-_]/)[0];
@@ -61,7 +27,7 @@
   }
   var lang = pickLanguage(script.getAttribute("data-lang")) ||
     pickLanguage(document.documentElement.getAttribute("lang")) ||
-    pickLanguage(navigator.language) || "en";
+    pickLanguage(navigator.language) || CONFIG.defaultLanguage;
   var t = STRINGS[lang];
 
   var color = script.getAttribute("data-color") || "";
@@ -171,9 +137,10 @@
 
   function sourceLabel(item, s) {
     var label = String(s.title || s.source || "").slice(0, 200);
-    if (DOC_ID.test(String(s.doc_id || ""))) {
+    var url = String(s.url || "");
+    if (url.charAt(0) === "/" && url.charAt(1) !== "/") {  // the file's path on this server, never another site
       var link = el("a", { target: "_blank", rel: "noopener noreferrer" }, label);
-      link.href = API_BASE + "/api/documents/" + s.doc_id + "/file";
+      link.href = API_BASE + url;
       item.append(link);
     } else {
       item.append(el("strong", null, label));
@@ -267,7 +234,7 @@
       response = await fetch(API_BASE + "/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Session-Id": SESSION, "Accept-Language": lang },
-        body: JSON.stringify({ question: question, lang: "auto", history: history.slice(-MAX_HISTORY) })
+        body: JSON.stringify({ question: question, lang: "auto", history: MAX_HISTORY ? history.slice(-MAX_HISTORY) : [] })
       });
     } catch (e) {
       // A refused CORS preflight looks like a network error; a no-cors probe tells the two apart.
