@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
-from settings import apply_offline_environment, load_settings
+from faults import MissingBackend
+from settings import InvalidSettings, apply_offline_environment, load_settings
 
 ROOT = Path(__file__).resolve().parent
 
@@ -22,27 +24,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Serves until stopped; exit status 2, with one line, when the settings, a backend or the store are not
+    usable."""
     args = parse_args(argv)
     apply_offline_environment()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = load_settings(store_dir=args.store, host=args.host, port=args.port)
-    if not settings.sample_dir.is_absolute() and not settings.sample_dir.exists():
-        settings = settings.model_copy(update={"sample_dir": ROOT / settings.sample_dir})
-
     import uvicorn
 
+    from store import StoreError
     from web.connections import http_protocol
     from web.server import create_app
 
+    try:
+        settings = load_settings(store_dir=args.store, host=args.host, port=args.port)
+        if not settings.sample_dir.is_absolute() and not settings.sample_dir.exists():
+            settings = settings.model_copy(update={"sample_dir": ROOT / settings.sample_dir})
+        app = create_app(settings)
+    except (InvalidSettings, MissingBackend, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # Open streams (SSE answers, Gradio heartbeats) get a few seconds to end on shutdown, not forever.
     # X-Forwarded-For is read by the app from settings.trusted_proxies only (uvicorn would trust loopback).
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, timeout_graceful_shutdown=5,
+        app, host=settings.host, port=settings.port, timeout_graceful_shutdown=5,
         proxy_headers=False, timeout_keep_alive=settings.keep_alive_timeout_s,
         http=http_protocol(settings.body_timeout_s),
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

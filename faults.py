@@ -1,7 +1,9 @@
-"""Faults of the servers the app depends on (a Chroma server, an LLM server), named once for store/ and bot/ to
-raise and for the edges to report: a 503 from the API, a message in the chat, an `error` line from the CLI.
+"""Faults of the backends the app depends on (a Chroma server, an LLM server, an embedder's package), named once
+for store/ and bot/ to raise and for the edges to report: a 503 from the API, a message in the chat, an `error`
+line and exit status 2 from the CLIs and app.py.
 
-Only these mean "a backend is down, try again"; any other exception stays a bug with its stack trace."""
+Only these mean "a backend is down, try again" or "install this"; any other exception stays a bug with its stack
+trace."""
 
 
 class BackendUnavailable(Exception):
@@ -13,3 +15,8 @@ class BackendUnavailable(Exception):
     @property
     def public_reason(self) -> str:
         return f"the {self.backend} is unavailable; please try again in a moment"
+
+
+class MissingBackend(Exception):
+    """The chosen backend's package is not installed; the message says what to install. Found at start-up
+    (opening the index, building the answerer), so it stops a CLI or app.py with one line, never a question."""

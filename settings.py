@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keeps every library away from the network: no telemetry, no hub downloads (apply_offline_environment).
@@ -227,6 +227,15 @@ def apply_offline_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+class InvalidSettings(ValueError):
+    """A setting (from the environment, `.env` or a flag) has a value it cannot take; the message names each one."""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from env/.env with explicit (non-None) overrides, e.g. from CLI flags."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                            for e in exc.errors())
+        raise InvalidSettings(f"invalid settings: {reasons}") from None

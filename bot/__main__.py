@@ -2,7 +2,8 @@
 
 Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
 cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
-status is then 1 (invalid) or 2 (a backend was unavailable).
+status is then 1 (invalid) or 2 (a backend was unavailable). Invalid settings, a missing backend package or a
+store that cannot be opened stop it at once with one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 from bot.answer import Answer
 from bot.answerers import ANSWERERS
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
-from faults import BackendUnavailable
-from settings import apply_offline_environment, load_settings
+from faults import BackendUnavailable, MissingBackend
+from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import StoreError, open_index
 from store.embedders import EMBEDDERS
 
@@ -53,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_offline_environment()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = load_settings(
-        store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
-        embedder=args.embedder, answerer=args.answerer,
-    )
     try:
+        settings = load_settings(
+            store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
+            embedder=args.embedder, answerer=args.answerer,
+        )
         qa = ForumQA(settings, open_index(settings))
-    except StoreError as exc:
+    except (InvalidSettings, MissingBackend, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -41,7 +42,7 @@ from bot.llm_prompt import (
 )
 from bot.numeric_guard import hit_texts, unsupported_numbers
 from bot.prompt_files import language_name, render
-from faults import BackendUnavailable
+from faults import BackendUnavailable, MissingBackend
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,26 @@ class LLMUnavailable(LLMError, BackendUnavailable):
     """The model's server did not answer: down, timed out, overloaded or failing (5xx)."""
 
     backend = "language model"
+
+
+@lru_cache(maxsize=1)
+def client_errors() -> tuple[type[Exception], ...]:
+    """What a chat model's client raises when its server fails or refuses a request: the only exceptions the
+    answerer turns into LLMError (or LLMUnavailable); anything else is a bug and keeps its traceback."""
+    errors: list[type[Exception]] = [httpx.HTTPError, ConnectionError, TimeoutError]
+    try:
+        import openai
+
+        errors.append(openai.APIError)
+    except ImportError:
+        pass
+    try:
+        import ollama
+
+        errors.append(ollama.ResponseError)
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 def server_fault(exc: BaseException) -> bool:
@@ -185,7 +206,7 @@ class LLMAnswerer:
             return self.not_covered(request)
         try:
             raw = self._chain(request.language).invoke(self._variables(request))
-        except Exception as exc:  # any client error: the model did not answer
+        except client_errors() as exc:  # the model did not answer
             raise self._error(exc) from exc
         return self.finish(request, raw)
 
@@ -200,7 +221,7 @@ class LLMAnswerer:
             for piece in self._chain(request.language).stream(self._variables(request)):
                 if out := state.feed(piece):
                     yield out
-        except Exception as exc:
+        except client_errors() as exc:
             raise self._error(exc) from exc
         yield from state.finish()
 
@@ -216,7 +237,7 @@ class LLMAnswerer:
             async for piece in self._chain(request.language).astream(self._variables(request)):
                 if out := state.feed(piece):
                     yield out
-        except Exception as exc:
+        except client_errors() as exc:
             raise self._error(exc) from exc
         for item in state.finish():
             yield item
@@ -237,7 +258,7 @@ class LLMAnswerer:
                 "history": transcript, "question": neutralise(question),
                 "language": language_name(prompt_language(language), "en"),
             })
-        except Exception as exc:  # condensing is optional
+        except client_errors() as exc:  # condensing is optional
             log.warning("condensing the question failed, using it as asked: %s", exc)
             return question
         return clean_condensed(reply, question)
@@ -246,8 +267,8 @@ class LLMAnswerer:
 # --- factory ---------------------------------------------------------------------------------------------------------
 
 
-def _missing(package: str, answerer: str, exc: ImportError) -> LLMError:
-    return LLMError(f"answerer={answerer} needs the package {package}: pip install {package} ({exc})")
+def _missing(package: str, answerer: str, exc: ImportError) -> MissingBackend:
+    return MissingBackend(f"answerer={answerer} needs the package {package}: pip install {package} ({exc})")
 
 
 def _openai(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:

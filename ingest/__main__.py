@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from faults import MissingBackend
 from ingest.pipeline import ingest_paths, refine_pending, remove_paths
-from settings import apply_offline_environment, load_settings
+from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import StoreError, open_index
 from store.embedders import EMBEDDERS
 
@@ -45,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     apply_offline_environment()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    settings = load_settings(
-        store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
-        embedder=args.embedder, embedder_model=args.embedder_model,
-    )
     try:
+        settings = load_settings(
+            store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
+            embedder=args.embedder, embedder_model=args.embedder_model,
+        )
         index = open_index(settings)
         if args.list:
             return list_documents(index, args.json)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{'removed' if removed else 'not found'}: {source}")
             return 0 if all(removed for _, removed in results) else 1
         return run_ingest(args.paths, index, settings, refine=not args.no_refine)
-    except StoreError as exc:
+    except (InvalidSettings, MissingBackend, StoreError) as exc:  # the store or its setup: nothing was done
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -14,16 +14,13 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
+from faults import MissingBackend
 from settings import Settings
 from textkit.scripts import HAN
 
 _RECENT_QUERIES = 64
 # A rough model-free token: one CJK character, one run of other letters and digits, or one punctuation mark.
 _ROUGH_TOKEN = re.compile(rf"[{HAN}]|[^\W_{HAN}]+|[^\w\s]")
-
-
-class MissingBackend(RuntimeError):
-    """The chosen embedder's package is not installed."""
 
 
 def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:

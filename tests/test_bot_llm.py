@@ -21,6 +21,7 @@ from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm import LLMAnswerer, LLMError, _MarkerFilter, make_chat_model, make_llm_answerer
 from bot.llm_prompt import NOT_COVERED, clean_condensed, format_history, neutralise
 from bot.prompt_files import render
+from faults import MissingBackend
 from settings import Settings
 from tests import llm_server as server_helper
 
@@ -257,6 +258,20 @@ def test_model_failure_is_an_llm_error():
         answerer.answer(request("?", "en", [TRADE_EN]))
 
 
+def test_a_bug_under_the_model_keeps_its_own_exception():
+    class Buggy(GenericFakeChatModel):
+        def _generate(self, *args, **kwargs):
+            raise KeyError("a bug, not the model's server")
+
+    answerer = LLMAnswerer(Settings(answerer="fake"), Buggy(messages=iter([])))
+    with pytest.raises(KeyError):
+        answerer.answer(request("?", "en", [TRADE_EN]))
+    with pytest.raises(KeyError):
+        list(answerer.stream(request("?", "en", [TRADE_EN])))
+    with pytest.raises(KeyError):  # condensing falls back to the question only when the model is unreachable
+        answerer.condense("And in 2023?", [{"role": "user", "content": "How much was trade?"}], "en")
+
+
 def test_chat_models_are_built_from_settings(monkeypatch):
     from langchain_ollama import ChatOllama
     from langchain_openai import ChatOpenAI
@@ -270,7 +285,7 @@ def test_chat_models_are_built_from_settings(monkeypatch):
     assert isinstance(make_chat_model(Settings(answerer="fake")), ContextEchoChatModel)
 
     monkeypatch.setitem(sys.modules, "langchain_openai", None)  # as if not installed
-    with pytest.raises(LLMError, match="pip install langchain-openai"):
+    with pytest.raises(MissingBackend, match="pip install langchain-openai"):
         make_chat_model(Settings(answerer="openai"))
 
 
