@@ -16,6 +16,7 @@ match (also while streaming); the other retrieved documents are `also_retrieved`
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -267,15 +268,17 @@ class LLMAnswerer:
 # --- factory ---------------------------------------------------------------------------------------------------------
 
 
-def _missing(package: str, answerer: str, exc: ImportError) -> MissingBackend:
-    return MissingBackend(f"answerer={answerer} needs the package {package}: pip install {package} ({exc})")
+def _client_class(package: str, name: str, answerer: str) -> type[BaseChatModel]:
+    """The chat model class `name` of `package` (pip name), imported only once that answerer is chosen."""
+    try:
+        return getattr(importlib.import_module(package.replace("-", "_")), name)
+    except ImportError as exc:
+        message = f"answerer={answerer} needs the package {package}: pip install {package} ({exc})"
+        raise MissingBackend(message) from exc
 
 
 def _openai(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError as exc:
-        raise _missing("langchain-openai", "openai", exc) from exc
+    chat_openai = _client_class("langchain-openai", "ChatOpenAI", "openai")
     kwargs: dict[str, Any] = {
         "base_url": settings.llm_base_url, "model": settings.llm_model,
         "api_key": settings.llm_api_key.get_secret_value() or "not-needed",
@@ -287,21 +290,18 @@ def _openai(settings: Settings, max_tokens: int | None, http_client: Any, **opti
         kwargs["max_tokens"] = max_tokens
     if http_client is not None:
         kwargs["http_client"] = http_client
-    return ChatOpenAI(**kwargs, **options)
+    return chat_openai(**kwargs, **options)
 
 
 def _ollama(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
-    try:
-        from langchain_ollama import ChatOllama
-    except ImportError as exc:
-        raise _missing("langchain-ollama", "ollama", exc) from exc
+    chat_ollama = _client_class("langchain-ollama", "ChatOllama", "ollama")
     kwargs: dict[str, Any] = {
         "base_url": settings.ollama_base_url, "model": settings.llm_model,
         "temperature": settings.llm_temperature, "client_kwargs": {"timeout": settings.llm_timeout_s},
     }
     if max_tokens is not None:
         kwargs["num_predict"] = max_tokens
-    return ChatOllama(**kwargs, **options)
+    return chat_ollama(**kwargs, **options)
 
 
 def _fake(settings: Settings, max_tokens: int | None, http_client: Any, **options: Any) -> BaseChatModel:
