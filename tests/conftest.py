@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import os
 
+from settings import apply_offline_environment
+
 # Before any library import: nothing may phone home or download weights.
-for _key, _value in {
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "ORT_DISABLE_TELEMETRY": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
-    os.environ.setdefault(_key, _value)
+apply_offline_environment()
 
 import itertools  # noqa: E402
 import json  # noqa: E402
@@ -28,6 +22,21 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from support import CLI_TIMEOUT_S, build_settings, find_executable, free_port, subprocess_env  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def developer_settings_left_out() -> Iterator[None]:
+    """Every test starts from the defaults: the developer's FORUMQA_<SETTING> variables are unset and no `.env` is
+    read by any Settings() built in this process (session-wide, so module-scoped fixtures are covered too). The
+    tests' own knobs (FORUMQA_LOAD_SECONDS, FORUMQA_TEST_LLM_THREADS) are no settings and stay."""
+    from settings import Settings
+
+    settings_vars = {f"FORUMQA_{name}".upper() for name in Settings.model_fields}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.upper() in settings_vars]:
+            patch.delenv(key)
+        patch.setitem(Settings.model_config, "env_file", None)
+        yield
 
 
 @pytest.fixture
@@ -49,11 +58,6 @@ def store_dir(tmp_path: Path) -> Path:
 def env(store_dir: Path) -> dict[str, str]:
     """Environment for CLI subprocesses: FORUMQA_STORE_DIR points at this test's store."""
     return subprocess_env(store_dir)
-
-
-@pytest.fixture(name="free_port")
-def free_port_fixture() -> int:
-    return free_port()
 
 
 @dataclass
@@ -95,6 +99,21 @@ def run_ingest(run_module) -> Callable[..., CliResult]:
         return run_module("ingest", *args, env_override=env_override)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def http(app):
+    """An HTTP client of the module's `app` fixture: a real server (web_fixtures.AppServer) or, in process, the
+    FastAPI app itself (a TestClient, entered without its lifespan: no warm-up thread)."""
+    from fastapi import FastAPI
+
+    if isinstance(app, FastAPI):
+        from fastapi.testclient import TestClient
+
+        yield TestClient(app)
+        return
+    with app.client() as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

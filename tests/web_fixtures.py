@@ -68,7 +68,7 @@ def running_app(folder: Path, **settings: object) -> Iterator[AppServer]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--store", str(store), "--host", APP_HOST, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # no `.env`
         )
         server = AppServer(f"http://{APP_HOST}:{port}", port, store, log_path, process, 0.0)
         try:
