@@ -1,7 +1,7 @@
 """Documents over real HTTP, as an attacker or an unlucky operator would meet them: served files run no active
 content, public answers carry no server paths, colliding upload names never replace each other, an app killed
-mid-upload leaves nothing behind, a lone surrogate is a 4xx, and a delete through one app is seen at once by
-another app on the same Chroma server."""
+mid-upload leaves nothing behind, a lone surrogate is a 4xx, and a delete or an upload through one app is seen
+at once by another app on the same Chroma server."""
 
 from __future__ import annotations
 
@@ -131,17 +131,47 @@ def test_an_app_killed_mid_upload_leaves_nothing_staged_after_its_restart(tmp_pa
         assert http.get("/api/documents", headers=KEY).json()["total"] == 5
 
 
+NOTE = ("Nota sobre el puerto de Chancay\n\nEl puerto de Chancay recibió diecisiete grúas nuevas en 2025, según "
+        "esta nota ficticia sobre grúas portuarias.\n").encode()
+NOTE_QUESTION = "¿Cuántas grúas nuevas recibió el puerto de Chancay?"
+
+
+def cited(http: httpx.Client, question: str) -> list[str]:
+    """The documents an answer names, the cited ones first."""
+    answer = http.post("/api/ask", json={"question": question})
+    assert answer.status_code == 200, answer.text
+    return [s["doc_id"] for s in answer.json()["sources"] + answer.json()["also_retrieved"]]
+
+
 @pytest.mark.chroma_server
-def test_a_delete_through_one_app_is_seen_by_another_on_its_next_question(tmp_path, chroma_server):
+def test_a_change_through_one_app_is_seen_by_another_on_its_next_question(tmp_path, chroma_server):
+    """A deleted document is not cited by the other app's next question. That much holds even with a stale
+    registry: the chunks leave the shared server before the delete answers, and every candidate comes from a
+    search there. What the other app's registry cache (kept for seconds) does get wrong without the commit marker
+    is a document committed meanwhile: its chunks are found and then dropped as uncommitted. So the other app
+    reads its registry just before an upload (its cache is then as fresh as a cache can be, and its lexical index
+    matches it, so nothing else re-reads the registry), and asks the moment the upload answers: no wait, no retry.
+    Without the marker check (the previous main) the uploaded note is not among the documents named."""
     shared = {"embedder": "fake", "chroma_host": chroma_server.host, "chroma_port": chroma_server.port,
               "admin_api_key": ADMIN_KEY, "rate_limit": "100000/minute"}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with running_app(tmp_path / "a", **shared) as first, running_app(tmp_path / "b", **shared) as second, \
             first.client() as http_a, second.client() as http_b:
-        cited = http_b.post("/api/ask", json={"question": TRADE_QUESTION}).json()
-        doc_id = (cited["sources"] + cited["also_retrieved"])[0]["doc_id"]
+        doc_id = cited(http_b, TRADE_QUESTION)[0]
         assert http_a.delete(f"/api/documents/{doc_id}", headers=KEY).status_code == 200
-        answer = http_b.post("/api/ask", json={"question": TRADE_QUESTION}).json()
-        found = {s["doc_id"] for s in answer["sources"] + answer["also_retrieved"]}
-        assert doc_id not in found, answer
+        assert doc_id not in cited(http_b, TRADE_QUESTION)
+
+        assert upload(http_a, "otra.txt", b"Una nota breve sobre otro tema.\n")["status"] == "added"  # warms parsing
+        assert http_b.get("/api/documents", headers=KEY).status_code == 200  # B reads its registry afresh...
+        cited(http_b, TRADE_QUESTION)  # ...and a question rebuilds its lexical index from it, in the background
+        time.sleep(1.0)
+        assert http_b.get("/api/documents", headers=KEY).status_code == 200
+        started = time.monotonic()
+        note = upload(http_a, "gruas.txt", NOTE)
+        assert note["status"] == "added", note
+        found = cited(http_b, NOTE_QUESTION)
+        elapsed = time.monotonic() - started
+        assert note["doc_id"] in found, f"not cited {elapsed:.2f} s after the upload began (B's registry read then)"
+        assert http_a.delete(f"/api/documents/{note['doc_id']}", headers=KEY).status_code == 200
+        assert note["doc_id"] not in cited(http_b, NOTE_QUESTION)
