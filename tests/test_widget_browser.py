@@ -10,11 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from web_fixtures import running_app, static_site
+from web_fixtures import CHROMIUM, launched_chromium, running_app, static_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 # Per minute, for every way to ask (the widget and the Gradio chat alike), on the rate-limit test's own app: the
 # other tests ask the main app, so the file passes in any order.
 RATE_LIMIT = 3
@@ -76,12 +73,8 @@ def limited_app(tmp_path_factory, sites):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

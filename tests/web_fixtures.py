@@ -20,6 +20,9 @@ from support import ROOT, free_port, subprocess_env
 
 APP_START_TIMEOUT_S = 180
 APP_HOST = "127.0.0.1"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `playwright install` cannot download a browser here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 
 @dataclass
@@ -101,6 +104,37 @@ def static_site(folder: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextmanager
+def launched_chromium() -> Iterator[object]:
+    """A headless Chromium (playwright's Browser), closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def offline_page(browser, attempts: list[str], **context_options):
+    """A page whose every request off 127.0.0.1 is aborted and recorded in `attempts`: what a visitor without
+    internet access sees."""
+    from urllib.parse import urlsplit
+
+    context = browser.new_context(**context_options)
+
+    def only_local(route) -> None:
+        if urlsplit(route.request.url).hostname == APP_HOST:
+            route.continue_()
+        else:
+            attempts.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_local)
+    return context.new_page()
 
 
 def parse_sse(body: str) -> list[tuple[str, object]]:

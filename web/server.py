@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from limits.storage import Storage, storage_from_string
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -38,11 +39,13 @@ def create_app(settings: Settings) -> FastAPI:
         warm_up_in_background(context, WARM_UP_DELAY_S)
         yield
 
-    app = FastAPI(
+    # /docs loads Swagger UI from the app (fastapi-offline bundles it), not from a CDN. No /redoc: ReDoc's page
+    # would still fetch its logo from one.
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="Forum reports QA",
         summary="Questions in Chinese, Spanish or English, answered from the forum reports with their sources.",
-        docs_url="/docs",
+        docs_url="/docs", redoc_url=None,
     )
     app.state.context = context
     storage = storage_from_string(settings.rate_limit_storage)
