@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 from support import ROOT
 
 WEB_APP = [ROOT / "app.py", ROOT / "settings.py", ROOT / "faults.py", *sorted((ROOT / "web").glob("*.py"))]
-LOCAL = {"bot", "store", "ingest", "web", "settings", "faults", "prompts"}
+LOCAL = {"bot", "store", "ingest", "web", "textkit", "settings", "faults", "prompts"}
 SHIPPED_WITH = {"starlette": "fastapi"}  # FastAPI is built on Starlette and pins the version it needs
 
 
