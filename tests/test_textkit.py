@@ -1,12 +1,13 @@
 """The text handling ingest/ and bot/ share, as pure functions (no model, no store): search tokens, sentence
-splitting and the answer-type cues of a sentence, and the language of a question or a document."""
+splitting and the answer-type cues of a sentence, and the language of a document. (List items: test_bot_evidence;
+the language of a question: test_ingest_language.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.sentences import asks_for_list, list_item_rank, matches_type, question_type, split_sentences
-from textkit.language import detect_document_language, detect_question_language
+from bot.sentences import matches_type, question_type, split_sentences
+from textkit.language import detect_document_language
 from textkit.tokens import fold_accents, tokenize
 
 
@@ -73,28 +74,6 @@ def test_a_sentence_matches_the_type_a_question_asks_for():
     assert matches_type("Claudio Rojas Rachel opened the forum.", "person")
     assert matches_type("论坛在上海举行。", "place")
     assert not matches_type("Anything at all.", None)
-
-
-def test_list_questions_and_list_items():
-    assert asks_for_list("What are the three main challenges?")
-    assert asks_for_list("¿Qué desafíos mencionó?") and asks_for_list("有哪些挑战？")
-    assert not asks_for_list("How much was trade in 2024?")
-    assert [list_item_rank(s) for s in ("First, trade grows.", "首先，贸易增长。", "2. Investment rose.",
-                                        "Finally, youth.", "The first meeting was long.")] == [1, 1, 2, 9, 0]
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [("Who is Claudio Rojas Rachel?", "en"), ("¿Quién es Wu Xueming?", "es"), ("Claudio Rojas Rachel是谁？", "zh"),
-     ("Y la inversión acumulada?", "es"), ("How much did China invest in Peru?", "en")],
-)
-def test_a_question_is_in_one_of_the_served_languages(question, expected):
-    assert detect_question_language(question) == expected
-
-
-def test_text_without_letters_takes_the_interface_language_then_the_default():
-    assert detect_question_language("2024?", prior="zh") == "zh"
-    assert detect_question_language("2024?", default="es") == "es"
 
 
 @pytest.mark.parametrize(
