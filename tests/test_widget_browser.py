@@ -114,7 +114,8 @@ def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tm
 def canned_answer_events() -> str:
     def source(n: int, title: str) -> dict:
         return {"n": n, "source": f"{title}.md", "title": title, "language": "es", "snippet": f"{title}…",
-                "score": 0.5, "doc_id": "0123456789abcdef", "page": None, "section": ""}
+                "score": 0.5, "doc_id": "0123456789abcdef", "page": None, "section": "",
+                "url": "/api/documents/0123456789abcdef/file"}  # as web.api.public_answer sends it
 
     final = {"question": "q", "answer": "El comercio alcanzó 518,47 mil millones [1].", "language": "es",
              "answered": True, "sources": [source(1, "Informe del foro")],
