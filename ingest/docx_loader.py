@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.errors import CorruptFile, FileTooLarge
 from ingest.loaded import LoadedDocument, Section
+from ingest.titles import first_line_title, metadata_title
 
 # Format guards that refuse a bomb at once; the operator's budget is file_timeout_s and parse_memory_mb.
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -107,7 +108,7 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
             title = ""
             if core and core in archive.namelist():
                 found = _xml(archive, core).find(_DC_TITLE)
-                title = (found.text or "").strip() if found is not None else ""
+                title = metadata_title(found.text) if found is not None else ""
             folder = posixpath.dirname(main)
             rels = _targets(archive, posixpath.join(folder, "_rels", posixpath.basename(main) + ".rels"), folder)
             styles = _style_names(archive, rels.get("styles"))
@@ -130,4 +131,4 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
         raise CorruptFile(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if lines:
         sections.append(Section("\n".join(lines), heading))
-    return LoadedDocument(title, sections)
+    return LoadedDocument(title or first_line_title(sections[0].text if sections else ""), sections)

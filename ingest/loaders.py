@@ -13,6 +13,7 @@ from ingest.decoding import decode_text
 from ingest.docx_loader import load_docx
 from ingest.errors import CorruptFile
 from ingest.loaded import LoadedDocument, Section
+from ingest.titles import first_line_title, metadata_title, split_front_matter
 
 _NOISE_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "template", "head")
 _HEADINGS = ("h1", "h2", "h3", "h4")
@@ -20,20 +21,19 @@ _HEADINGS = ("h1", "h2", "h3", "h4")
 
 def load_text(data: bytes, path: Path) -> LoadedDocument:
     text = decode_text(data)
-    first_line = text.strip().split("\n", 1)[0].strip()
-    looks_like_title = 0 < len(first_line) <= 150 and not re.search(r"[.!?。！？;；:：,，]$", first_line)
-    return LoadedDocument(first_line if looks_like_title else "", [Section(text)])
+    return LoadedDocument(first_line_title(text), [Section(text)])
 
 
 def load_markdown(data: bytes, path: Path) -> LoadedDocument:
     from langchain_text_splitters import MarkdownHeaderTextSplitter  # slow to import: only when needed
 
-    text = decode_text(data)
+    front_title, text = split_front_matter(decode_text(data))
     splitter = MarkdownHeaderTextSplitter(
         headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=True
     )
     parts = splitter.split_text(text)
-    title = next((p.metadata["h1"] for p in parts if p.metadata.get("h1")), "")
+    heading_title = next((p.metadata["h1"] for p in parts if p.metadata.get("h1")), "")
+    title = front_title or heading_title or first_line_title(parts[0].page_content if parts else "")
     sections = []
     for part in parts:
         heading = part.metadata.get("h3") or part.metadata.get("h2") or part.metadata.get("h1") or ""
@@ -70,7 +70,7 @@ def load_pdf(data: bytes, path: Path) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise CorruptFile("encrypted PDF")
-        title = ((reader.metadata or {}).get("/Title") or "").strip() if reader.metadata else ""
+        title = metadata_title((reader.metadata or {}).get("/Title")) if reader.metadata else ""
         sections = []
         for number, page in enumerate(reader.pages, start=1):
             body = _tidy(page.extract_text() or "")
@@ -81,7 +81,7 @@ def load_pdf(data: bytes, path: Path) -> LoadedDocument:
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
             RecursionError, OSError, ZeroDivisionError) as exc:
         raise CorruptFile(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
-    return LoadedDocument(str(title), sections)
+    return LoadedDocument(title or first_line_title(sections[0].text if sections else ""), sections)
 
 
 def _tidy(text: str) -> str:

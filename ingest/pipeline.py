@@ -15,7 +15,7 @@ from ingest.errors import EmptyDocument, FileTooLarge, IngestError, UnsupportedF
 from ingest.loaders import LOADERS, LoadedDocument
 from ingest.parse_worker import parse_in_worker
 from settings import Settings
-from store import ChromaIndex, Chunk, DocumentRecord, document_id, write_lock
+from store import MAX_TITLE_CHARS, ChromaIndex, Chunk, DocumentRecord, document_id, write_lock
 from textkit.language import detect_document_language
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,10 @@ def prepare_file(path: Path, settings: Settings, known: dict[str, DocumentRecord
     if previous is not None and previous.sha256 == sha:
         return FileOutcome(source, "unchanged", chunks=previous.chunks, language=previous.language)
     loaded = parse_file(path, data, settings)
+    title_set = previous is not None and previous.title_set
     record = DocumentRecord(
-        doc_id=doc_id, source=source, title=(loaded.title or path.stem).strip()[:300],
+        doc_id=doc_id, source=source, title_set=title_set,
+        title=previous.title if title_set else (loaded.title or path.stem).strip()[:MAX_TITLE_CHARS],
         language=detect_document_language(loaded.text), sha256=sha, chunks=0,
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), edition=edition_key(path.resolve()),
         upload_key=upload_key or (previous.upload_key if previous is not None else ""),
@@ -267,6 +269,12 @@ def _refine(index: ChromaIndex, pending: list[DocumentRecord], on_refining: Call
             refined += index.refine(batch)
             batch, size = [], 0
     return refined + (index.refine(batch) if batch else 0)
+
+
+def set_title(path: Path, title: str, index: ChromaIndex, settings: Settings) -> DocumentRecord | None:
+    """Give the stored document of the file at `path` a title by hand (ingest --title); None if not stored."""
+    with write_lock(settings):
+        return index.set_title(document_id(str(path.resolve())), title)
 
 
 def remove_paths(paths: Iterable[Path], index: ChromaIndex, settings: Settings) -> list[tuple[str, bool]]:

@@ -28,7 +28,7 @@ from store.background import load_or_embed
 from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
 from store.errors import EmbedderMismatch, StoreUnavailable
-from store.records import Chunk, DocumentRecord
+from store.records import Chunk, DocumentRecord, clean_title
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +288,24 @@ class ChromaIndex:
         self._commit_records([replace(record, vectors="final") for record in todo.values()])
         self._known_state = self.state()
         return len(keep)
+
+    @_serialized
+    def set_title(self, doc_id: str, title: str) -> DocumentRecord | None:
+        """Give a stored document a title by hand, kept when its file is ingested again: on its chunks first,
+        then on its record (the commit point). None when there is no such document; ValueError for a blank title."""
+        title = clean_title(title)
+        if not title:
+            raise ValueError("a title cannot be empty")
+        record = self._registry(fresh=True).get(doc_id)
+        if record is None:
+            return None
+        got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        if got["ids"]:
+            self.chunks.update(ids=got["ids"], metadatas=[{**meta, "title": title} for meta in got["metadatas"]])
+        record = replace(record, title=title, title_set=True)
+        self._commit_records([record])
+        self._known_state = self.state()
+        return record
 
     @_serialized
     def remove_document(self, doc_id: str) -> bool:

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 _DOCUMENT_ID = re.compile(r"[0-9a-f]{16}")
+MAX_TITLE_CHARS = 300
 
 
 def document_id(source: str) -> str:
@@ -17,6 +18,11 @@ def document_id(source: str) -> str:
 def is_document_id(value: str) -> bool:
     """Whether `value` has the shape of a document_id (16 hex digits): nothing else can name a document."""
     return bool(_DOCUMENT_ID.fullmatch(value))
+
+
+def clean_title(value: str) -> str:
+    """A title as stored: one line, at most MAX_TITLE_CHARS characters."""
+    return " ".join(value.split())[:MAX_TITLE_CHARS].strip()
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class DocumentRecord:
     edition: str = ""  # documents sharing an edition key are translations of one report
     vectors: str = "final"  # "provisional": stored with the fast half of a fused embedder, refine() pending
     upload_key: str = ""  # a hash of the name it was uploaded under; "" from disk, or uploaded before it was kept
+    title_set: bool = False  # the title was given by hand (ingest --title, the admin API): a new version keeps it
 
     def as_metadata(self) -> dict:
         return asdict(self)

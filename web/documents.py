@@ -1,4 +1,4 @@
-"""Document routes: the staff API (upload, list, delete; admin key) and the public file link of a source."""
+"""Document routes: the staff API (upload, list, retitle, delete; admin key) and the public file link of a source."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from ingest.decoding import decode_text
 from ingest.errors import IngestError
-from store import is_document_id, write_lock
+from store import MAX_TITLE_CHARS, is_document_id, write_lock
 from web.context import Context
 from web.security import check_admin_key
 from web.uploads import UploadTooLarge, is_uploaded, store_uploads
@@ -79,6 +80,20 @@ async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
         **{s: sum(o.status == s for o in outcomes) for s in ("added", "updated", "unchanged", "failed")},
     }
     return JSONResponse(body, status_code=422 if len(failed) == len(outcomes) else 200)
+
+
+class DocumentChange(BaseModel):
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS, pattern=r"\S",
+                       description="The title sources show; kept when the file is uploaded or ingested again.")
+
+
+@router.patch("/{doc_id}", dependencies=[Depends(require_admin)], summary="Change a document's title (admin key)")
+def change_document(doc_id: str, change: DocumentChange, ctx: Context) -> dict:
+    with write_lock(ctx.settings):
+        record = ctx.index.set_title(doc_id, change.title) if is_document_id(doc_id) else None
+    if record is None:
+        raise HTTPException(404, f"no document with id '{doc_id[:40]}'")
+    return {**record.as_metadata(), "file_url": file_url(record.doc_id)}
 
 
 @router.delete("/{doc_id}", dependencies=[Depends(require_admin)], summary="Remove a document (admin key)")
