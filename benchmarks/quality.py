@@ -37,7 +37,7 @@ def build_index(paragraphs: Sequence[Paragraph], workdir: Path, embedder_kind: s
                 embedder: NamedEmbeddings) -> BuiltIndex:
     """Write the paragraphs as files and ingest them into a fresh store, exactly as `python -m ingest` would."""
     sources = write_paragraphs(paragraphs, workdir / "docs")
-    settings = Settings(store_dir=workdir / "store", embedder=embedder_kind, answerer="extractive")
+    settings = Settings(_env_file=None, store_dir=workdir / "store", embedder=embedder_kind, answerer="extractive")
     index = open_index(settings, embedder)
     start = time.perf_counter()
     report = ingest_paths([workdir / "docs"], index, settings)

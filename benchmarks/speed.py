@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.corpus import make_questions, write_corpus
-from benchmarks.processes import ROOT, AppProcess, http_post_json, run_measured
+from benchmarks.processes import AppProcess, http_post_json, run_measured
 from bot import ForumQA
 from ingest.pipeline import ingest_paths
 from settings import Settings
@@ -38,7 +38,7 @@ def run_speed(workdir: Path, plan: SpeedPlan) -> dict:
     corpus, store = workdir / "corpus", workdir / "store"
     write_corpus(corpus, plan.documents)
     cli = ["-m", "ingest", "--store", str(store), "--embedder", plan.embedder]
-    settings = Settings(store_dir=store, embedder=plan.embedder, answerer="extractive")
+    settings = Settings(_env_file=None, store_dir=store, embedder=plan.embedder, answerer="extractive")
     embedder = make_embedder(settings)
     refinable = embedder.refinable
 
@@ -152,8 +152,6 @@ def median_or_none(values: list[float | None]) -> float | None:
 def measure_app(store: Path, embedder: str, questions: list[str], starts: int) -> dict:
     """Start-up: the median of `starts` spawns each of app.py and the bare baseline, alternated (one start
     on a busy 2-core machine can vary by a second); then one more app serves `questions` for the peak RSS."""
-    if not (ROOT / "app.py").is_file():
-        return {"status": "n/a", "reason": "app.py does not exist yet"}
     ours, bare = [], []
     for _ in range(starts):
         bare.append(time_to_ready(store, embedder, bare=True))

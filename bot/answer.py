@@ -18,7 +18,6 @@ class Hit:
     text: str
     metadata: dict
     score: float
-    dense_score: float | None = None
     extra_texts: list[str] = field(default_factory=list)
     load_text: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     _whole: str | None = field(default=None, repr=False, compare=False)

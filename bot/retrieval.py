@@ -128,7 +128,7 @@ class HybridRetriever:
             chunk = s.chunk
             doc_id = chunk.metadata.get("doc_id", chunk.chunk_id)
             if doc_id not in hits:
-                hits[doc_id] = Hit(chunk.chunk_id, chunk.text, chunk.metadata, s.total(lexical_weight), s.dense)
+                hits[doc_id] = Hit(chunk.chunk_id, chunk.text, chunk.metadata, s.total(lexical_weight))
             elif len(hits[doc_id].extra_texts) < _EXTRA_CHUNKS:
                 hits[doc_id].extra_texts.append(chunk.text)
         return list(hits.values())
@@ -148,7 +148,6 @@ class HybridRetriever:
             if chosen is None:
                 chosen = best
             chosen.score = max(chosen.score, best.score)
-            chosen.dense_score = max(chosen.dense_score or 0.0, best.dense_score or 0.0)
             out.append(chosen)
         return sorted(out, key=lambda h: -h.score)
 
@@ -174,4 +173,4 @@ class HybridRetriever:
         if not found:
             return None
         best = found[0]
-        return Hit(best.chunk_id, best.text, best.metadata, 0.0, None, [c.text for c in found[1:]])
+        return Hit(best.chunk_id, best.text, best.metadata, 0.0, [c.text for c in found[1:]])

@@ -226,10 +226,6 @@ class ChromaIndex:
 
     # --- writing ---
     @_serialized
-    def write_document(self, record: DocumentRecord, chunks: list[Chunk]) -> int:
-        return self.write_documents([(record, chunks)], replaced={record.doc_id})
-
-    @_serialized
     def write_documents(self, items: list[tuple[DocumentRecord, list[Chunk]]], replaced: set[str]) -> int:
         """Store every chunk of a batch of documents, then commit their records, then drop the previous versions
         of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded.
@@ -332,11 +328,6 @@ class ChromaIndex:
         if orphans:
             log.info("removed %s orphan chunks", len(orphans))
         return len(orphans)
-
-    @_serialized
-    def count_chunks(self, doc_id: str, sha256: str) -> int:
-        got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": sha256}]}, include=[])
-        return len(got["ids"])
 
     # --- reading ---
     def _iter_chunk_metadata(self) -> Iterator[tuple[str, dict]]:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import build_settings, subprocess_env
 
-from settings import Settings
 from store import open_index
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 PARAGRAPH = (
@@ -39,16 +38,11 @@ def ingest_cmd(store: Path, corpus: Path) -> list[str]:
 
 
 def assert_consistent(store: Path) -> int:
-    """Every listed document has exactly the chunks its record promises."""
-    settings = Settings(store_dir=store)
-    index = open_index(settings)
+    """Every listed document has exactly the chunks its record promises, and retrieval sees no others."""
+    index = open_index(build_settings(store.parent, store_dir=store))
     records = index.documents()
-    for record in records:
-        assert index.count_chunks(record.doc_id, record.sha256) == record.chunks, record.source
-    # Retrieval only ever sees committed versions.
-    committed = {(r.doc_id, r.sha256) for r in records}
-    for chunk in index.committed_chunks():
-        assert (chunk.metadata["doc_id"], chunk.metadata["sha256"]) in committed
+    searchable = Counter((c.metadata["doc_id"], c.metadata["sha256"]) for c in index.committed_chunks())
+    assert searchable == {(r.doc_id, r.sha256): r.chunks for r in records}
     return len(records)
 
 
@@ -56,13 +50,13 @@ def test_sigkill_at_several_points_then_rerun_completes(tmp_path):
     corpus, store = tmp_path / "corpus", tmp_path / "store"
     write_corpus(corpus, files=40, seed=1)
     # Small write batches, so that a run commits many times and the kills land between and inside batches.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FORUMQA_WRITE_BATCH_CHUNKS": "6"}
+    env = {**subprocess_env(write_batch_chunks="6"), "PYTHONUNBUFFERED": "1"}
     rng = random.Random(7)
     kills = 0
     listed_after_kill = []
     # Kill after the k-th finished file, plus a random few milliseconds so some kills land mid-document.
     for after_files in (1, 3, 6, 10, 15):
-        proc = subprocess.Popen(ingest_cmd(store, corpus), cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(ingest_cmd(store, corpus), cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
         seen = 0
         for line in proc.stdout:
             if line.startswith(("added", "updated")):
@@ -82,11 +76,11 @@ def test_sigkill_at_several_points_then_rerun_completes(tmp_path):
     assert kills >= 4, "the ingest finished before most kills: make the corpus bigger"
     assert listed_after_kill == sorted(listed_after_kill), "documents committed before a kill are never lost"
 
-    done = subprocess.run(ingest_cmd(store, corpus), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(ingest_cmd(store, corpus), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert assert_consistent(store) == 40
-    settings = Settings(store_dir=store)
-    index = open_index(settings)
+    index = open_index(build_settings(tmp_path, store_dir=store))
     assert index.repair() == 0, "the completing run removed every orphan chunk"
     texts = "\n".join(c.text for c in index.committed_chunks())
     assert "Revision 15." in texts and "Revision 10." in texts

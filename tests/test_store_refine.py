@@ -102,7 +102,7 @@ def test_an_edited_provisional_document_is_replaced_not_refined(make_settings, c
     assert index.refine([stale]) == 0  # an old version is never refined over the new one
     current = index.document(stale.doc_id)
     assert current.sha256 != stale.sha256 and current.vectors == "final"
-    assert index.count_chunks(stale.doc_id, stale.sha256) == 0
+    assert index.repair() == 0  # no chunk of the old version is left behind
 
 
 def test_cli_no_refine_then_refine(run_ingest, corpus):
