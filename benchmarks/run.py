@@ -65,7 +65,7 @@ def run_quality(dataset: Path, profile: Profile, workdir: Path, save) -> dict:
         ],
     }
     for kind in profile.embedders:
-        embedder = make_embedder(Settings(embedder=kind))
+        embedder = make_embedder(Settings(_env_file=None, embedder=kind))
         runs = [
             ("ours", "en", data.paragraphs["en"], every_lang, "en"),
             ("baseline", "en", data.paragraphs["en"], every_lang, "en"),
