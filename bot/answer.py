@@ -49,7 +49,7 @@ class Source:
     doc_id: str = ""
     page: int | None = None
     section: str = ""
-    url: str = ""  # the document's file, where the answer is served over HTTP (then `source` is its file name)
+    url: str = ""  # where the answer is served over HTTP: its evidence in the viewer (then `source` is a file name)
 
 
 @dataclass

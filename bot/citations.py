@@ -1,5 +1,6 @@
-"""Citation markers of an answer ([n], [1, 2], 【n】): finding them, and renumbering them to the numbers of the
-sources the answer actually cites (bot.answer.cite), in a whole text or in streamed pieces."""
+"""Citation markers of an answer ([n], [1, 2], 【n】): finding them, the passages quoted before them, and
+renumbering them to the numbers of the sources the answer actually cites (bot.answer.cite), in a whole text or in
+streamed pieces."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ _SEPARATOR = re.compile(r"[,，、;]")
 # What a streamed text may end with while a citation is still being written: "[", "[1", "[1, ", "[12 "...
 _OPEN_CITATION = re.compile(r"[\[【［]\s*(?:\d{1,3}(?:\s*[,，、;]\s*\d{0,3})*\s*)?$")
 _NUMBER = re.compile(r"\d+")
+# “a quoted passage” [n], as the extractive answers write them; "...", 「...」 and 『...』 too.
+_QUOTE_THEN_CITATION = re.compile(r'(?:“([^”\n]+)”|"([^"\n]+)"|「([^」\n]+)」|『([^』\n]+)』)\s*' + CITATION.pattern)
 
 
 def cited_numbers(answer: str, n_sources: int | None = None) -> list[int]:
@@ -20,6 +23,17 @@ def cited_numbers(answer: str, n_sources: int | None = None) -> list[int]:
             n = int(part.strip())
             if n not in out and (n_sources is None or 1 <= n <= n_sources):
                 out.append(n)
+    return out
+
+
+def quoted_passages(answer: str, n: int) -> list[str]:
+    """The passages an answer quotes from source n: each quotation followed at once by a citation naming n."""
+    out: list[str] = []
+    for match in _QUOTE_THEN_CITATION.finditer(answer):
+        quote = next(part for part in match.groups()[:4] if part is not None).strip()
+        numbers = {int(part) for part in _SEPARATOR.split(match.group(5))}
+        if n in numbers and quote and quote not in out:
+            out.append(quote)
     return out
 
 

@@ -381,6 +381,17 @@ class ChromaIndex:
         return out
 
     @_serialized
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of a committed document's stored version, in order; [] for no such document."""
+        record = self._registry(fresh=False).get(doc_id)
+        if record is None:
+            return []
+        got = self.chunks.get(where={"$and": [{"doc_id": doc_id}, {"sha256": record.sha256}]},
+                              include=["documents", "metadatas"])
+        chunks = [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])]
+        return sorted(chunks, key=lambda chunk: chunk.metadata.get("chunk_index", 0))
+
+    @_serialized
     def document_text(self, doc_id: str) -> str:
         """The stored text of a committed document: its chunks in order, overlaps included."""
         record = self._registry(fresh=False).get(doc_id)

@@ -132,4 +132,4 @@ def test_gradio_client_gets_an_answer_through_the_chat_endpoint(app, tmp_path, m
     text = reply if isinstance(reply, str) else str(reply)
     assert "518" in text
     assert "Fuentes" in text
-    assert "/api/documents/" in text
+    assert "/view/" in text

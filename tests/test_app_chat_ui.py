@@ -35,7 +35,7 @@ def test_the_chat_streams_then_shows_the_answer_with_linked_sources(handlers):
     steps = run_chat(handlers, "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?", lang="es")
     assert len(steps) > 2, "the answer arrives in pieces"
     final, answers = steps[-1]
-    assert "518" in final and "**Fuentes**" in final and "/api/documents/" in final
+    assert "518" in final and "**Fuentes**" in final and "](/view/" in final
     assert answers[1]["answer"]["language"] == "es" and answers[1]["answer"]["sources"]
 
 

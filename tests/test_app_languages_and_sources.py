@@ -5,6 +5,7 @@ the chat's rendering of cited and merely retrieved sources."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import gradio as gr
 import pytest
@@ -97,11 +98,12 @@ def test_the_chat_shows_cited_sources_numbered_and_the_others_apart(ui, sources_
     rendered = render_answer(answer, ui)
     cited_part, _, also_part = rendered.partition("\n\n---\n\n")
     assert f"**{sources_label}**" in cited_part
-    assert "1. [Informe](/api/documents/0123456789abcdef/file)" in cited_part
-    assert "2. [Nota](/api/documents/fedcba9876543210/file)" in cited_part
+    assert "1. [Informe](/view/0123456789abcdef?q=Informe+snippet)" in cited_part  # no quote: the snippet
+    assert "2. [Nota](/view/fedcba9876543210?q=Nota+snippet)" in cited_part
     assert "Museo" not in cited_part
-    assert also_label in also_part and "[Museo](/api/documents/00000000000000aa/file)" in also_part
-    assert "0." not in also_part and "snippet" not in also_part  # unnumbered, titles only
+    assert also_label in also_part and "[Museo](/view/00000000000000aa?q=Museo+snippet)" in also_part
+    shown = re.sub(r"\]\([^)]*\)", "]", also_part)  # the text, without the links' targets
+    assert "0." not in shown and "snippet" not in shown  # unnumbered, titles only
 
 
 def test_an_answer_without_other_documents_has_no_also_retrieved_part():

@@ -36,8 +36,9 @@ def test_ask_answers_with_numbered_sources_named_by_file_and_linked(http):
     for n, source in enumerate(answer["sources"], start=1):
         assert source["n"] == n and source["title"] and source["snippet"]
         assert "/" not in source["source"]  # the file's name, never its path on the server
-        assert source["url"] == f"/api/documents/{source['doc_id']}/file"
-    assert http.get(answer["sources"][0]["url"]).status_code == 200
+        assert source["url"].startswith(f"/view/{source['doc_id']}?q=")  # the viewer, at the quoted passage
+    viewer = http.get(answer["sources"][0]["url"])
+    assert viewer.status_code == 200 and "<mark>" in viewer.text
 
 
 def test_an_explicit_answer_language_and_a_history_are_taken(http):

@@ -30,13 +30,13 @@ def test_rendered_answers_carry_no_markup_from_documents():
     assert "<" not in rendered and ">" not in rendered
     assert "](javascript" not in rendered and "http://evil" not in rendered
     assert "**Fuentes**" in rendered
-    assert "(/api/documents/0123456789abcdef/file)" in rendered  # the one real link: an id from the registry
+    assert "(/view/0123456789abcdef?q=%3Cimg+src%3Dx" in rendered  # the one real link: an id from the registry
 
 
 def test_a_source_without_a_registry_id_gets_no_link():
     answer = hostile_answer()
     answer.sources[0].doc_id = "../../etc/passwd"
-    assert "/api/documents/" not in render_answer(answer, "en")
+    assert "/view/" not in render_answer(answer, "en")
 
 
 def test_escaped_markdown_reads_as_the_original_text():

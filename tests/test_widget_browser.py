@@ -102,7 +102,7 @@ def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tm
     answer = page.locator(".msg.bot .text").last.inner_text()
     assert "518" in answer
     assert page.locator(".sources h3").first.inner_text().lower() == "fuentes"
-    assert source_link.get_attribute("href").startswith(f"{app.base_url}/api/documents/")
+    assert source_link.get_attribute("href").startswith(f"{app.base_url}/view/")
     assert source_link.inner_text().strip()
     assert page.locator(".msg.error").count() == 0
     screenshot = tmp_path / "widget-open.png"
@@ -115,7 +115,7 @@ def canned_answer_events() -> str:
     def source(n: int, title: str) -> dict:
         return {"n": n, "source": f"{title}.md", "title": title, "language": "es", "snippet": f"{title}…",
                 "score": 0.5, "doc_id": "0123456789abcdef", "page": None, "section": "",
-                "url": "/api/documents/0123456789abcdef/file"}  # as web.api.public_answer sends it
+                "url": "/view/0123456789abcdef?q=Informe"}  # as web.api.public_answer sends it
 
     final = {"question": "q", "answer": "El comercio alcanzó 518,47 mil millones [1].", "language": "es",
              "answered": True, "sources": [source(1, "Informe del foro")],
@@ -170,7 +170,7 @@ def test_the_gradio_chat_answers_in_spanish_and_saves_a_like(app, page):
     box.press("Enter")
     link = page.get_by_role("link", name="Foro de Centros de Pensamiento", exact=False).first
     link.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert "/api/documents/" in link.get_attribute("href")
+    assert "/view/" in link.get_attribute("href")
     page.get_by_text("518.47", exact=False).first.wait_for()
     page.get_by_role("button", name="Like", exact=True).last.click()
     feedback = app.store.parent / "store-feedback.jsonl"

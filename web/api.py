@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, field_validator
 from bot import LANG_CHOICES, Answer, Source
 from faults import BackendUnavailable
 from web.context import Context, WebContext
-from web.documents import file_url
 from web.ui_text import served_language_from_accept
+from web.viewer import link_sources
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,12 @@ def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
 
 
 def public_answer(answer: Answer) -> Answer:
-    """The answer as visitors get it: each source named by its file name, with the link to its file, never by
-    its path on the server."""
+    """The answer as visitors get it: each source named by its file name, never by its path on the server, and
+    linked to its evidence in the viewer (web.viewer)."""
+    answer = link_sources(answer)
 
     def public(source: Source) -> Source:
-        return replace(source, source=PurePath(source.source).name, url=file_url(source.doc_id))
+        return replace(source, source=PurePath(source.source).name)
 
     return replace(answer, sources=[public(s) for s in answer.sources],
                    also_retrieved=[public(s) for s in answer.also_retrieved])

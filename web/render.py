@@ -7,8 +7,8 @@ import html
 import re
 
 from bot import Answer, Source
-from web.documents import file_url
 from web.ui_text import text
+from web.viewer import link_sources
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
 _SNIPPET_CHARS = 220
@@ -30,15 +30,16 @@ def render_partial(answer_text: str) -> str:
 
 def _source_label(s: Source) -> str:
     title = escape_markdown(_one_line(s.title or s.source.rsplit("/", 1)[-1], 200))
-    url = file_url(s.doc_id or "")
-    link = f"[{title}]({url})" if url else title
+    link = f"[{title}]({s.url})" if s.url else title
     where = f", p. {int(s.page)}" if isinstance(s.page, int) else ""
     return f"{link} ({escape_markdown(s.language)}{where})"
 
 
 def render_answer(answer: Answer, ui_lang: str) -> str:
     """The answer, the sources it cites numbered as it cites them, and below a rule, in small type, the other
-    documents retrieval found (titles only, unnumbered, so they never read as citations)."""
+    documents retrieval found (titles only, unnumbered, so they never read as citations). Each title links to
+    its evidence in the viewer."""
+    answer = link_sources(answer)
     parts = [escape_markdown(answer.answer)]
     if answer.sources:
         lines = [f"**{text(ui_lang, 'sources')}**", ""]
