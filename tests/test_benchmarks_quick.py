@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, subprocess_env
+from support import subprocess_env
 
 from benchmarks.xquad import default_dataset_dir
 
@@ -27,7 +27,7 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600,
+        cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "## Targets" in run.stdout and "| Target" in run.stdout  # the Markdown table is printed
@@ -46,10 +46,11 @@ def test_quick_benchmark_writes_results(tmp_path: Path) -> None:
     assert speed["reingest"]["unchanged"] == speed["ingest"]["documents"]
     assert len(speed["latency"]) == 2 and speed["latency"][1]["chunks"] > speed["latency"][0]["chunks"]
     assert all(lat["p50_ms"] > 0 and lat["p95_ms"] >= lat["p50_ms"] for lat in speed["latency"])
-    assert speed["app"]["status"] in {"ok", "n/a", "failed"}
-    if speed["app"]["status"] == "ok":
-        assert speed["app"]["ready_s"] > 0 and speed["app"]["peak_rss_mb"] > 0
-        assert speed["app"]["bare_gradio_ready_s"] > 0  # the start-up baseline of the same run
+    app = speed["app"]
+    assert app["status"] == "ok", app  # the app started and answered
+    assert app["ready_s"] > 0 and app["peak_rss_mb"] > 0
+    assert app["bare_gradio_ready_s"] > 0  # the start-up baseline of the same run
+    assert app["queries"] > 0 and app["queries_ok"] == app["queries"], app["query_statuses"]
 
     quality = results["quality"]
     if not default_dataset_dir().is_dir():
