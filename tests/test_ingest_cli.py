@@ -22,6 +22,8 @@ from store import open_index, write_lock
 from store.embedders import FakeEmbeddings
 
 EMBEDDED = re.compile(r"(\d+) chunks embedded")
+# The default embedder's ingest (USE-m, then the mE5 refinement): minutes per run on 2 busy cores.
+REAL_MODELS = pytest.mark.slow
 
 
 def embedded_count(output: str) -> int:
@@ -53,6 +55,7 @@ def mixed_store(tmp_path_factory):
     return folder, files, store, ingested, json.loads(listing.stdout), run
 
 
+@REAL_MODELS
 def test_mixed_folder_exits_1_and_names_each_bad_file_with_a_reason(mixed_store):
     _, files, _, result, _, _ = mixed_store
 
@@ -65,6 +68,7 @@ def test_mixed_folder_exits_1_and_names_each_bad_file_with_a_reason(mixed_store)
     assert "Traceback" not in result.stderr
 
 
+@REAL_MODELS
 def test_mixed_folder_lists_good_files_with_language_title_and_hash(mixed_store):
     _, files, _, result, listing, _ = mixed_store
 
@@ -82,6 +86,7 @@ def test_mixed_folder_lists_good_files_with_language_title_and_hash(mixed_store)
     assert sum(doc["chunks"] for doc in docs.values()) == embedded_count(result.stdout)
 
 
+@REAL_MODELS
 def test_second_ingest_of_same_folder_changes_nothing_and_embeds_nothing(mixed_store):
     folder, _, store, first, before, run = mixed_store
     assert embedded_count(first.stdout) > 0
@@ -98,6 +103,7 @@ def test_second_ingest_of_same_folder_changes_nothing_and_embeds_nothing(mixed_s
     assert {d["source"]: d["ingested_at"] for d in after} == {d["source"]: d["ingested_at"] for d in before}
 
 
+@REAL_MODELS
 def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
     tmp_path, run_ingest, make_settings, snapshot_index, fused_embedder
 ):

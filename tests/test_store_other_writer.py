@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import subprocess_env
 
 from settings import Settings
 from store import open_index
+
+pytestmark = pytest.mark.slow  # three ingest CLI processes
 
 
 def _ingest(store: Path, *args: str) -> None:

@@ -11,6 +11,8 @@ from bot import ForumQA
 from ingest.pipeline import ingest_paths, refine_pending
 from store import ChromaIndex, document_id, open_index
 
+pytestmark = pytest.mark.slow  # the real mE5 model refines every store here
+
 
 @pytest.fixture
 def corpus(tmp_path):
