@@ -2,10 +2,11 @@
 citations, or an honest refusal.
 
 Whether to answer is decided by retrieval: the best document's score (a z-score against the background of its
-language, plus the lexical bonus) must reach a threshold calibrated per language pair on the dev split of
-`benchmarks.mixed`. Then a sentence's score mixes its similarity to the question, word overlap (same language),
-an answer-type cue (a number for "how much", a date for "when", a name for "who") and its document's rank; a
-question that asks for a list also gets the enumeration that follows the best sentence.
+language, plus the lexical bonus) and its lead over the next document must together reach a threshold
+calibrated per language pair on the dev split of `benchmarks.mixed`. Then a sentence's score mixes its
+similarity to the question, word overlap (same language), an answer-type cue (a number for "how much", a date
+for "when", a name for "who") and its document's rank; a question that asks for a list also gets the
+enumeration that follows the best sentence.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ _MAX_LIST_CHARS = 900
 _CONVERSATION = 0.3  # share of the previous question in a follow-up's sentence scores
 
 
+def lead_over(hit: Hit, competitors: list[Hit]) -> float:
+    """How far `hit` scores above the best of the other documents (0 when it has none)."""
+    others = [h.score for h in competitors if h is not hit]
+    return hit.score - max(others) if others else 0.0
+
+
 @dataclass
 class Candidate:
     sentence: str
@@ -58,16 +65,22 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.sentence_vectors = SentenceVectors(embedder, settings.sentence_cache_size)
 
+    def support(self, hit: Hit, competitors: list[Hit]) -> float:
+        """How clearly `hit` answers: its retrieval score plus a share of its lead over the best of the other
+        documents. Text that merely resembles the question tends to resemble several documents alike, while the
+        document that answers stands out from the rest."""
+        return hit.score + self.settings.refusal_margin_weight * lead_over(hit, competitors)
+
     def supported(self, hit: Hit, request: AnswerRequest, slack: float = 0.0) -> bool:
-        """The calibrated refusal: is this document's retrieval score high enough to answer from it, and does
-        it mention the figures and names the question asks about?"""
+        """The calibrated refusal: does this document stand out enough among those retrieved to answer from
+        it, and does it mention the figures and names the question asks about?"""
         if names_anything(request.question) and missing(request.question, hit.whole_text(), hit.language,
                                                         names=hit.language == request.language):
             return False
         thresholds = self.settings.refusal_threshold
         largest = max((t for row in thresholds.values() for t in row.values()), default=0.0)
         threshold = thresholds.get(request.language, {}).get(hit.language, largest)
-        return hit.score >= threshold - slack
+        return self.support(hit, request.hits) >= threshold - slack
 
     def _says_it(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
         """A document scored just below its threshold still answers when one of its sentences is very close to

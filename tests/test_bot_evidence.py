@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answer import Source, cite
+from bot.answer import Hit, Source, cite
 from bot.entities import missing, named_in, places_in
+from bot.extractive import ExtractiveAnswerer, lead_over
 from bot.follow_up import follow_up_query, is_elliptical, previous_quotes
 from bot.retrieval import _z_scores
 from bot.sentences import asks_for_list, list_item_rank, split_sentences
+from settings import Settings
+from store.embedders import FakeEmbeddings
 
 REPORT = ("On 7 November 2025 the forum was held in Shanghai. In 2024, China-Latin America trade reached "
           "US$518.47 billion; 120,000 jobs were created in Peru and Mexico.")
@@ -127,3 +130,17 @@ def test_cite_renumbers_in_order_of_citation_and_keeps_the_rest_apart():
     assert [(s.n, s.doc_id) for s in used] == [(1, "d3"), (2, "d1")]
     assert [(s.n, s.doc_id) for s in rest] == [(0, "d2")]
     assert renumber == {3: 1, 1: 2}
+
+
+def _hit(name: str, score: float) -> Hit:
+    return Hit(name, f"text of {name}", {"doc_id": name, "language": "en", "source": f"{name}.txt"}, score)
+
+
+def test_a_document_that_stands_out_from_the_rest_is_supported_more_than_one_among_equals():
+    answerer = ExtractiveAnswerer(Settings(_env_file=None, refusal_margin_weight=0.5), FakeEmbeddings())
+    best, runner_up = _hit("a", 3.0), _hit("b", 1.0)
+    assert lead_over(best, [best, runner_up]) == pytest.approx(2.0)
+    assert answerer.support(best, [best, runner_up]) == pytest.approx(4.0)
+    crowded = [best, _hit("c", 2.9), _hit("d", 2.8)]
+    assert answerer.support(best, crowded) == pytest.approx(3.05)
+    assert answerer.support(best, [best]) == pytest.approx(3.0)  # alone: its score
