@@ -111,3 +111,8 @@ def test_a_pdf_citation_links_to_its_page_and_opens_there(app, site, page, tmp_p
     path = tmp_path / "viewer-pdf-page.png"
     viewer.screenshot(path=str(path))
     print(f"viewer-pdf-page screenshot: {path}")
+
+    viewer.goto(viewer.url.split("?")[0] + "#page=2")  # nothing to mark: the page itself is scrolled to
+    viewer.locator('[data-page="2"]').wait_for()
+    assert viewer.locator("mark").count() == 0
+    assert viewer.evaluate("() => window.scrollY") > 500

@@ -27,7 +27,7 @@ MAX_QUOTE_CHARS = 400  # a longer quote is highlighted from its start: links sta
 
 # The first highlight, else the page a PDF link names (#page=N), is scrolled to the middle of the window.
 _SCRIPT = ('var m=document.querySelector("mark")||document.querySelector(\'[data-page="\'+'
-           'location.hash.replace("#page=","")+\'"]\');if(m){m.scrollIntoView({block:"center"});}')
+           'parseInt(location.hash.slice(6),10)+\'"]\');if(m){m.scrollIntoView({block:"center"});}')
 _STYLE = ("body{font:16px/1.6 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem 1.25rem;"
           "color:#1f2328;background:#fff}header{border-bottom:1px solid #d0d7de;margin-bottom:1rem}"
           "h1{font-size:1.35rem;margin:.5rem 0}.text{white-space:pre-wrap;margin:0 0 1rem}"
