@@ -1,18 +1,13 @@
-"""ChromaIndex: chunks with their vectors, plus a registry of documents that is the commit point.
-
-A document's chunks are written first and its registry record last, so a reader that trusts only chunks whose
-(doc_id, sha256) matches the registry never sees a half-written document. Orphans left by a crash are removed
-by `repair()` at the next ingest.
+"""ChromaIndex: chunks with their vectors, plus a registry of documents that is the commit point
+(store/registry.py). Orphans left by a crash are removed by `repair()` at the next ingest.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,12 +24,10 @@ from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
 from store.errors import EmbedderMismatch, StoreUnavailable
 from store.records import Chunk, DocumentRecord, clean_title
+from store.registry import PAGE, DocumentRegistry
 
 log = logging.getLogger(__name__)
 
-_PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
-_REGISTRY_TTL_S = 2.0
-_COMMIT_ID = "last"
 _TEXTS_KEPT = 16  # whole documents kept for the answerer's name checks
 _REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
 
@@ -86,9 +79,7 @@ class ChromaIndex:
         self.settings = settings
         self.embedder = embedder
         self._lock = threading.RLock()
-        self._registry_cache: tuple[float, dict[str, DocumentRecord]] | None = None
-        self._last_commit: str | None = None
-        self._revisions, self._revisions_of = ("", ""), None
+        self.registry: DocumentRegistry | None = None
         self._background: dict[str, np.ndarray] | None = None
         self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()  # (doc_id, sha256) -> text, recent last
         with server_faults(settings):
@@ -109,12 +100,10 @@ class ChromaIndex:
             },
         )
         self.chunks = self.vectorstore._collection
-        self.registry = self.client.get_or_create_collection(
-            name=f"{self.settings.collection}-documents", embedding_function=None, metadata={"kind": "registry"}
-        )
-        self.commits = self.client.get_or_create_collection(
-            name=f"{self.settings.collection}-commits", embedding_function=None, metadata={"kind": "commits"}
-        )
+        if self.registry is None:
+            self.registry = DocumentRegistry(self.client, self.settings.collection)
+        else:
+            self.registry.attach(self.client)
 
     def _follow_other_writers(self) -> None:
         """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
@@ -159,67 +148,23 @@ class ChromaIndex:
 
     @_serialized
     def _registry(self, fresh: bool) -> dict[str, DocumentRecord]:
-        now = time.monotonic()
-        if not fresh and self._registry_cache and now - self._registry_cache[0] < _REGISTRY_TTL_S:
-            return self._registry_cache[1]
-        records: dict[str, DocumentRecord] = {}
-        offset = 0
-        while True:
-            got = self.registry.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            for meta in got["metadatas"]:
-                record = DocumentRecord.from_metadata(meta)
-                records[record.doc_id] = record
-            if len(got["ids"]) < _PAGE:
-                break
-            offset += _PAGE
-        self._registry_cache = (now, records)
-        return records
+        return self.registry.records(fresh)
 
     @_serialized
     def follow_commits(self) -> None:
         """Forget the cached registry when any writer (another app on the same Chroma server, an ingest CLI)
-        committed since it was read: one small read, so that each question sees every commit made before it."""
-        got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
-        last = got["metadatas"][0].get("id") if got["metadatas"] else None
-        if last != self._last_commit:
-            self._last_commit = last
-            self._registry_cache = None
+        committed since it was read, so that each question sees every commit made before it."""
+        self.registry.follow_commits()
 
-    def _note_commit(self) -> None:
-        """Mark a change of the registry for every reader (follow_commits)."""
-        self._last_commit = uuid.uuid4().hex
-        self.commits.upsert(ids=[_COMMIT_ID], embeddings=[[1.0]], metadatas=[{"id": self._last_commit}])
-
-    def _remember(self, changes: dict[str, DocumentRecord | None]) -> None:
-        """Apply this process's own registry changes (None: removed) to the cache instead of re-reading the
-        registry. The cache is copied, once per batch, because revision() tells snapshots apart by identity."""
-        if self._registry_cache is None:
-            return
-        records = dict(self._registry_cache[1])
-        for doc_id, record in changes.items():
-            if record is None:
-                records.pop(doc_id, None)
-            else:
-                records[doc_id] = record
-        self._registry_cache = (self._registry_cache[0], records)
-
+    @_serialized
     def revision(self) -> str:
-        """Changes whenever a document's text is added, replaced or removed (cached for a moment): what BM25 and
-        the edition index are built from. Refining vectors leaves it alone."""
-        return self._revision_pair()[0]
+        """Changes whenever a document's text is added, replaced or removed; refining vectors leaves it alone."""
+        return self.registry.revision()
 
+    @_serialized
     def state(self) -> str:
         """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
-        return self._revision_pair()[1]
-
-    def _revision_pair(self) -> tuple[str, str]:
-        records = self._registry(fresh=False)
-        if self._revisions_of is not records:  # computed once per registry snapshot, not per question
-            texts = sorted((r.doc_id, r.sha256) for r in records.values())
-            vectors = sorted(r.doc_id for r in records.values() if r.vectors == "provisional")
-            self._revisions = tuple(hashlib.sha1(repr(x).encode()).hexdigest() for x in (texts, (texts, vectors)))
-            self._revisions_of = records
-        return self._revisions
+        return self.registry.state()
 
     def chunk_total(self) -> int:
         return sum(r.chunks for r in self._registry(fresh=False).values())
@@ -244,22 +189,12 @@ class ChromaIndex:
                 texts=[c.text for c in chunks], metadatas=[c.metadata for c in chunks], ids=[c.chunk_id for c in chunks]
             )
         records = [replace(record, vectors="provisional") if provisional else record for record, _ in items]
-        self._commit_records(records)
+        self.registry.commit(records)
         for record in records:
             if record.doc_id in replaced:
                 self.chunks.delete(where={"$and": [{"doc_id": record.doc_id}, {"sha256": {"$ne": record.sha256}}]})
         self._known_state = self.state()
         return len(chunks)
-
-    def _commit_records(self, records: list[DocumentRecord]) -> None:
-        """Write registry records (the commit point of their documents) and apply them to the cache."""
-        if records:
-            self.registry.upsert(
-                ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
-                metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
-            )
-            self._note_commit()
-        self._remember({r.doc_id: r for r in records})
 
     def pending_refinement(self) -> list[DocumentRecord]:
         """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
@@ -281,7 +216,7 @@ class ChromaIndex:
         if keep:
             vectors = self.embedder.refine(np.asarray(got["embeddings"])[keep], [got["documents"][i] for i in keep])
             self.chunks.update(ids=[got["ids"][i] for i in keep], embeddings=vectors)
-        self._commit_records([replace(record, vectors="final") for record in todo.values()])
+        self.registry.commit([replace(record, vectors="final") for record in todo.values()])
         self._known_state = self.state()
         return len(keep)
 
@@ -299,7 +234,7 @@ class ChromaIndex:
         if got["ids"]:
             self.chunks.update(ids=got["ids"], metadatas=[{**meta, "title": title} for meta in got["metadatas"]])
         record = replace(record, title=title, title_set=True)
-        self._commit_records([record])
+        self.registry.commit([record])
         self._known_state = self.state()
         return record
 
@@ -307,9 +242,7 @@ class ChromaIndex:
     def remove_document(self, doc_id: str) -> bool:
         if self.document(doc_id) is None:
             return False
-        self.registry.delete(ids=[doc_id])
-        self._note_commit()
-        self._remember({doc_id: None})
+        self.registry.remove(doc_id)
         self.chunks.delete(where={"doc_id": doc_id})
         self._known_state = self.state()
         return True
@@ -323,8 +256,8 @@ class ChromaIndex:
             for chunk_id, meta in self._iter_chunk_metadata()
             if (meta.get("doc_id"), meta.get("sha256")) not in committed
         ]
-        for start in range(0, len(orphans), _PAGE):
-            self.chunks.delete(ids=orphans[start : start + _PAGE])
+        for start in range(0, len(orphans), PAGE):
+            self.chunks.delete(ids=orphans[start : start + PAGE])
         if orphans:
             log.info("removed %s orphan chunks", len(orphans))
         return len(orphans)
@@ -333,11 +266,11 @@ class ChromaIndex:
     def _iter_chunk_metadata(self) -> Iterator[tuple[str, dict]]:
         offset = 0
         while True:
-            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            got = self.chunks.get(include=["metadatas"], limit=PAGE, offset=offset)
             yield from zip(got["ids"], got["metadatas"])
-            if len(got["ids"]) < _PAGE:
+            if len(got["ids"]) < PAGE:
                 return
-            offset += _PAGE
+            offset += PAGE
 
     @_serialized
     def committed_chunks(self) -> list[ScoredChunk]:
@@ -346,13 +279,13 @@ class ChromaIndex:
         out: list[ScoredChunk] = []
         offset = 0
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 if (meta.get("doc_id"), meta.get("sha256")) in committed:
                     out.append(ScoredChunk(cid, text, meta, 0.0))
-            if len(got["ids"]) < _PAGE:
+            if len(got["ids"]) < PAGE:
                 break
-            offset += _PAGE
+            offset += PAGE
         return sorted(out, key=lambda c: c.chunk_id)
 
     @_serialized

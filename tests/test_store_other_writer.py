@@ -33,9 +33,9 @@ def test_reader_follows_documents_written_by_another_process(tmp_path):
 
     (docs / "b.txt").write_text(beta, encoding="utf-8")
     _ingest(store, str(docs / "b.txt"))
-    index._registry_cache = None  # skip the 2 s registry cache instead of sleeping
+    index.registry.forget()  # skip the 2 s registry cache instead of sleeping
     assert index.dense_search(query, 5)[0].text == beta
 
     _ingest(store, "--remove", str(docs / "b.txt"))
-    index._registry_cache = None
+    index.registry.forget()
     assert beta not in [c.text for c in index.dense_search(query, 5)]

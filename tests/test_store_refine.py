@@ -74,15 +74,15 @@ def test_a_crash_before_the_record_is_marked_final_leaves_it_provisional(make_se
     settings = make_settings()
     index = open_index(settings, fused_embedder)
     ingest_paths([corpus], index, settings, refine=False)
-    original_upsert = index.registry.upsert
+    original_commit = index.registry.commit
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed between the vector update and the commit")
 
-    monkeypatch.setattr(index.registry, "upsert", crash)
+    monkeypatch.setattr(index.registry, "commit", crash)
     with pytest.raises(KeyboardInterrupt):
         refine_pending(index, settings)
-    monkeypatch.setattr(index.registry, "upsert", original_upsert)
+    monkeypatch.setattr(index.registry, "commit", original_commit)
 
     reopened = open_index(settings, fused_embedder)
     assert {r.vectors for r in reopened.documents()} == {"provisional"}  # nothing claimed that wasn't done

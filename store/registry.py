@@ -1,0 +1,122 @@
+"""The document registry: one record per stored document, the commit point of its chunks.
+
+A document's chunks are written first and its record last, so a reader that trusts only chunks whose
+(doc_id, sha256) matches a record never sees a half-written document. A commit marker beside the records
+changes with every commit, so that a reader can tell cheaply whether any writer (another app on the same
+Chroma server, an ingest CLI) committed since it last read the records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+from store.records import DocumentRecord
+
+PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
+_TTL_S = 2.0
+_COMMIT_ID = "last"
+
+
+class DocumentRegistry:
+    """The records, cached for a moment, and the revisions computed from them. Not thread-safe: the
+    ChromaIndex in front of it serialises every call."""
+
+    def __init__(self, client, collection: str) -> None:
+        self._name = collection
+        self._cache: tuple[float, dict[str, DocumentRecord]] | None = None
+        self._last_commit: str | None = None
+        self._revisions, self._revisions_of = ("", ""), None
+        self.attach(client)
+
+    def attach(self, client) -> None:
+        """Use the collections through `client` (a store opened afresh); what is cached stays valid."""
+        self.records_collection = client.get_or_create_collection(
+            name=f"{self._name}-documents", embedding_function=None, metadata={"kind": "registry"}
+        )
+        self.commits = client.get_or_create_collection(
+            name=f"{self._name}-commits", embedding_function=None, metadata={"kind": "commits"}
+        )
+
+    def records(self, fresh: bool) -> dict[str, DocumentRecord]:
+        """doc_id -> record; `fresh=False` accepts records read in the last couple of seconds."""
+        now = time.monotonic()
+        if not fresh and self._cache and now - self._cache[0] < _TTL_S:
+            return self._cache[1]
+        records: dict[str, DocumentRecord] = {}
+        offset = 0
+        while True:
+            got = self.records_collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            for meta in got["metadatas"]:
+                record = DocumentRecord.from_metadata(meta)
+                records[record.doc_id] = record
+            if len(got["ids"]) < PAGE:
+                break
+            offset += PAGE
+        self._cache = (now, records)
+        return records
+
+    def forget(self) -> None:
+        """Drop the cached records: the next read goes to the store."""
+        self._cache = None
+
+    def follow_commits(self) -> None:
+        """Forget the cached records when any writer committed since they were read: one small read, so that
+        each question sees every commit made before it."""
+        got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
+        last = got["metadatas"][0].get("id") if got["metadatas"] else None
+        if last != self._last_commit:
+            self._last_commit = last
+            self.forget()
+
+    def commit(self, records: list[DocumentRecord]) -> None:
+        """Write records (the commit point of their documents' chunks), mark the commit, update the cache."""
+        if records:
+            self.records_collection.upsert(
+                ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
+                metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
+            )
+            self._note_commit()
+        self._remember({r.doc_id: r for r in records})
+
+    def remove(self, doc_id: str) -> None:
+        """Withdraw a document's record: from now on none of its chunks counts."""
+        self.records_collection.delete(ids=[doc_id])
+        self._note_commit()
+        self._remember({doc_id: None})
+
+    def _note_commit(self) -> None:
+        self._last_commit = uuid.uuid4().hex
+        self.commits.upsert(ids=[_COMMIT_ID], embeddings=[[1.0]], metadatas=[{"id": self._last_commit}])
+
+    def _remember(self, changes: dict[str, DocumentRecord | None]) -> None:
+        """Apply this process's own changes (None: removed) to the cache instead of re-reading the records.
+        The cache is copied, once per batch, because the revisions tell snapshots apart by identity."""
+        if self._cache is None:
+            return
+        records = dict(self._cache[1])
+        for doc_id, record in changes.items():
+            if record is None:
+                records.pop(doc_id, None)
+            else:
+                records[doc_id] = record
+        self._cache = (self._cache[0], records)
+
+    def revision(self) -> str:
+        """Changes whenever a document's text is added, replaced or removed (cached for a moment): what BM25 and
+        the edition index are built from. Refining vectors leaves it alone."""
+        return self._revision_pair()[0]
+
+    def state(self) -> str:
+        """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
+        return self._revision_pair()[1]
+
+    def _revision_pair(self) -> tuple[str, str]:
+        records = self.records(fresh=False)
+        if self._revisions_of is not records:  # computed once per snapshot, not per question
+            texts = sorted((r.doc_id, r.sha256) for r in records.values())
+            vectors = sorted(r.doc_id for r in records.values() if r.vectors == "provisional")
+            self._revisions = tuple(hashlib.sha1(repr(x).encode()).hexdigest() for x in (texts, (texts, vectors)))
+            self._revisions_of = records
+        return self._revisions
