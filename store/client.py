@@ -8,6 +8,8 @@ from chromadb.config import Settings as ChromaSettings
 from settings import Settings
 from store.errors import StoreUnavailable
 
+PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
+
 
 def make_chroma_client(settings: Settings) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)

@@ -12,9 +12,9 @@ import hashlib
 import time
 import uuid
 
+from store.client import PAGE
 from store.records import DocumentRecord
 
-PAGE = 2000  # rows per Chroma get(): keeps SQLite variable limits and memory in check
 _TTL_S = 2.0
 _COMMIT_ID = "last"
 

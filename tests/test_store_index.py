@@ -70,9 +70,7 @@ def test_only_committed_chunks_are_visible_and_repair_removes_orphans(make_setti
         Chunk(orphan_text, {"doc_id": "deadbeefdeadbeef", "sha256": "0" * 64, "chunk_index": i, "source": "/gone"})
         for i in range(3)
     ]
-    index.vectorstore.add_texts([c.text for c in orphans], [c.metadata for c in orphans], ids=[
-        c.chunk_id for c in orphans
-    ])
+    index.vectors.write(orphans, fake_embedder.embed_documents([c.text for c in orphans]))
     assert index.chunks.count() == committed + 3
 
     assert orphan_text not in {c.text for c in index.committed_chunks()}
