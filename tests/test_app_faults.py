@@ -5,6 +5,7 @@ question and goes on, and the app recovers without a restart. Aborted LLM stream
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 import time
@@ -233,3 +234,39 @@ def test_bot_ask_json_writes_one_line_per_question_when_the_llm_is_down(tmp_path
     assert [line["question"] for line in lines] == questions.splitlines(), proc.stdout + proc.stderr
     assert all(line["error"] and "\n" not in line["error"] for line in lines), lines
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def read_line(process: subprocess.Popen, limit_s: float) -> str:
+    """The process's next stdout line; fails past `limit_s`."""
+    if not select.select([process.stdout], [], [], limit_s)[0]:
+        pytest.fail(f"no output within {limit_s:g} s")
+    return process.stdout.readline()
+
+
+@pytest.mark.chroma_server
+def test_bot_ask_json_writes_one_line_per_question_when_the_chroma_server_is_down(
+    tmp_path, env, run_ingest, chroma_server
+):
+    server = {**env, "FORUMQA_EMBEDDER": "fake", "FORUMQA_CHROMA_HOST": chroma_server.host,
+              "FORUMQA_CHROMA_PORT": str(chroma_server.port)}
+    assert run_ingest(ROOT / "data" / "sample", env_override=server).returncode == 0
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--json"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                           cwd=tmp_path, env=server)
+    try:
+        bot.stdin.write(QUESTION + "\n")
+        bot.stdin.flush()
+        assert "error" not in json.loads(read_line(bot, 180))  # the store is open and answers
+        chroma_server.process.kill()
+        chroma_server.process.wait()
+        questions = ["2024年中国与拉美的贸易额是多少？", QUESTION, "Where was the forum held?"]
+        stdout, stderr = bot.communicate("".join(f"{q}\n" for q in questions), timeout=180)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert [line["question"] for line in lines] == questions, stdout + stderr
+    for line in lines:
+        assert "Chroma server" in line["error"] and "\n" not in line["error"], line
+    assert bot.returncode == 2 and "Traceback" not in stderr, stderr
