@@ -23,6 +23,7 @@ from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
 from store.errors import StoreUnavailable
 from store.records import Chunk, DocumentRecord, clean_title
+from store.refine import VectorRefiner
 from store.registry import DocumentRegistry
 from store.vectors import ChunkVectors, ScoredChunk
 
@@ -81,6 +82,7 @@ class ChromaIndex:
         if self.vectors is None:  # the first opening; a reopening keeps what they cache
             self.vectors = ChunkVectors(client, self.settings.collection, self.embedder)
             self.registry = DocumentRegistry(client, self.settings.collection)
+            self.refiner = VectorRefiner(self.registry, self.vectors, self.embedder)
         else:
             self.vectors.attach(client)
             self.registry.attach(client)
@@ -162,29 +164,17 @@ class ChromaIndex:
         self._known_state = self.state()
         return len(chunks)
 
+    @_serialized
     def pending_refinement(self) -> list[DocumentRecord]:
         """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
-        return [r for r in self.documents(fresh=False) if r.vectors == "provisional"]
+        return self.refiner.pending()
 
     @_serialized
     def refine(self, records: list[DocumentRecord]) -> int:
-        """Give provisional documents their final vectors (one batch: one Chroma read, one update), then mark
-        their records final, the commit point: a crash in between leaves them provisional, to be refined again.
-        A record that is no longer the stored version, or no longer provisional, is skipped. Returns chunks."""
-        registry = self._registry(fresh=False)  # the caller holds the write lock: nobody else changes it
-        current = [registry.get(r.doc_id) for r in records]
-        todo = {c.doc_id: c for r, c in zip(records, current)
-                if c is not None and c.sha256 == r.sha256 and c.vectors == "provisional"}
-        if not todo:
-            return 0
-        chunks, vectors = self.vectors.stored(list(todo))
-        keep = [i for i, c in enumerate(chunks) if todo[c.metadata["doc_id"]].sha256 == c.metadata.get("sha256")]
-        if keep:
-            kept = [chunks[i] for i in keep]
-            self.vectors.write(kept, self.embedder.refine(vectors[keep], [c.text for c in kept]))
-        self.registry.commit([replace(record, vectors="final") for record in todo.values()])
+        """Give provisional documents their final vectors (store/refine.py). Returns chunks refined."""
+        refined = self.refiner.refine(records)
         self._known_state = self.state()
-        return len(keep)
+        return refined
 
     @_serialized
     def set_title(self, doc_id: str, title: str) -> DocumentRecord | None:
