@@ -9,10 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi import HTTPException, Request
 from limits.storage import MemoryStorage
+from support import free_port
 
 from bot import Answer, Source
 from web.render import escape_markdown, render_answer
-from web.security import OriginCheckMiddleware, RateLimiter, check_admin_key
+from web.security import (
+    OriginCheckMiddleware,
+    RateLimiter,
+    RateLimitStoreUnavailable,
+    check_admin_key,
+    open_rate_limit_storage,
+)
 from web.ui_text import language_from_accept, served_language_from_accept, ui_language
 from web.uploads import safe_file_name
 
@@ -82,6 +89,18 @@ def test_rate_limit_counts_per_address_and_per_session():
     wait = limiter.check("10.0.0.3", "session-bbbb")
     assert wait is None
     assert 1 <= limiter.check("10.0.0.1", "session-cccc") <= 60
+
+
+def test_an_unreachable_shared_rate_limit_store_is_named_not_a_bare_error(make_settings):
+    down = open_rate_limit_storage(f"redis://127.0.0.1:{free_port()}")  # nothing listens there
+    limiter = RateLimiter("2/minute", down)
+    with pytest.raises(RateLimitStoreUnavailable) as raised:
+        limiter.check("10.0.0.1", "session-aaaa")
+    assert raised.value.public_reason.startswith("the rate-limit store is unavailable")
+    scope = {"type": "http", "method": "GET", "path": "/api/documents", "client": ("203.0.113.9", 1),
+             "headers": [(b"x-api-key", b"a-guess")]}
+    with pytest.raises(RateLimitStoreUnavailable):  # a 503 from the app's error handlers, never an unlimited guess
+        check_admin_key(make_settings(admin_api_key="the-right-admin-key"), Request(scope), limiter)
 
 
 class SlowStorage(MemoryStorage):

@@ -6,6 +6,7 @@ its path, so asking through Gradio's API costs the same as asking through /api/a
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 
@@ -14,7 +15,9 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.security import RateLimiter, client_address, session_id
+from web.security import RateLimiter, RateLimitStoreUnavailable, client_address, session_id
+
+log = logging.getLogger(__name__)
 
 ASK = "ask"
 VOTE = "vote"
@@ -105,7 +108,14 @@ class RateLimitMiddleware:
                 return
             for kind in kinds:
                 limiter = self.limiters.get(kind)
-                wait = limiter.check(client_address(scope), session_id(Headers(scope=scope))) if limiter else None
+                try:
+                    wait = limiter.check(client_address(scope), session_id(Headers(scope=scope))) if limiter else None
+                except RateLimitStoreUnavailable as exc:
+                    log.warning("%s %s: %s", scope["method"], scope["path"], exc)
+                    headers = {"Retry-After": "5", "Connection": "close"}
+                    await JSONResponse({"detail": exc.public_reason}, status_code=503, headers=headers)(
+                        scope, receive, send)
+                    return
                 if wait is not None:
                     detail, headers = limiter.refusal(wait)
                     headers["Connection"] = "close"  # the body may be unread: the connection ends with the answer

@@ -8,21 +8,28 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from faults import BackendUnavailable
 from settings import Settings
 
 SESSION_HEADER = "X-Session-Id"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+# A shared store is one network hop away: a request waits this long at most before it is refused with a 503.
+_SHARED_STORAGE_TIMEOUT_S = 1.0
+_REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "valkey", "valkeys")
 
 
 def _normalize_origin(origin: str) -> str:
@@ -76,30 +83,60 @@ def add_origin_policy(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins)
 
 
+class RateLimitStoreUnavailable(BackendUnavailable):
+    """The shared rate-limit storage (settings.rate_limit_storage, e.g. Redis) did not answer."""
+
+    backend = "rate-limit store"
+
+
+def open_rate_limit_storage(uri: str) -> Storage:
+    """The `limits` storage named by settings.rate_limit_storage. A Redis one gets short socket timeouts (a query
+    string in the URI may set others), so a Redis that hangs costs a request one second, not forever."""
+    options = {}
+    if uri.split("://", 1)[0].lower() in _REDIS_SCHEMES:
+        options = {"socket_timeout": _SHARED_STORAGE_TIMEOUT_S, "socket_connect_timeout": _SHARED_STORAGE_TIMEOUT_S}
+    return storage_from_string(uri, **options)
+
+
 class RateLimiter:
     """A limit such as "30/minute" or "30/minute;300/hour", counted per client address and per session id in a
-    `limits` storage: in memory by default, shared by every limiter of the app (settings.rate_limit_storage)."""
+    `limits` storage: in memory by default, shared by every limiter of the app (settings.rate_limit_storage).
+
+    When a shared storage fails, `check` and `spent` raise RateLimitStoreUnavailable (a 503): requests are not
+    served uncounted, since that would lift the limit on admin-key guesses for as long as the storage is down."""
 
     def __init__(self, limit: str, storage: Storage | None = None, counts: str = "questions") -> None:
         self.items: list[RateLimitItem] = parse_many(limit)
-        self.strategy = MovingWindowRateLimiter(storage or MemoryStorage())
+        self.storage = storage or MemoryStorage()
+        self.strategy = MovingWindowRateLimiter(self.storage)
         self.counts = counts  # what is counted: named in the 429's message, and the keys' namespace
 
     def check(self, client_ip: str, session_id: str | None = None) -> float | None:
         """Count one request; None when allowed, else the seconds to wait before the next one."""
         keys = [("ip", client_ip)] + ([("session", session_id)] if session_id else [])
-        for item in self.items:
-            for kind, value in keys:
-                if not self.strategy.hit(item, self.counts, kind, value):
-                    return self._wait(item, kind, value)
+        with self._storage_faults():
+            for item in self.items:
+                for kind, value in keys:
+                    if not self.strategy.hit(item, self.counts, kind, value):
+                        return self._wait(item, kind, value)
         return None
 
     def spent(self, client_ip: str) -> float | None:
         """Like `check`, without counting: None while the address has requests left."""
-        for item in self.items:
-            if not self.strategy.test(item, self.counts, "ip", client_ip):
-                return self._wait(item, "ip", client_ip)
+        with self._storage_faults():
+            for item in self.items:
+                if not self.strategy.test(item, self.counts, "ip", client_ip):
+                    return self._wait(item, "ip", client_ip)
         return None
+
+    @contextmanager
+    def _storage_faults(self) -> Iterator[None]:
+        # Memory counts cannot be unavailable (and its base_exceptions, ValueError, would hide a bug).
+        faults = () if isinstance(self.storage, MemoryStorage) else (StorageError, self.storage.base_exceptions)
+        try:
+            yield
+        except faults as exc:
+            raise RateLimitStoreUnavailable(f"rate-limit storage {type(self.storage).__name__}: {exc}") from exc
 
     def _wait(self, item: RateLimitItem, kind: str, value: str) -> float:
         reset = self.strategy.get_window_stats(item, self.counts, kind, value).reset_time

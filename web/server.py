@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from limits.storage import Storage, storage_from_string
+from limits.storage import Storage
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from settings import Settings
@@ -15,7 +15,7 @@ from web.context import build_context, warm_up_in_background
 from web.errors import install_error_handlers
 from web.rate_limits import ASK, VOTE, GradioEvents, RateLimitMiddleware
 from web.request_limits import RequestBodyLimit
-from web.security import RateLimiter, add_origin_policy
+from web.security import RateLimiter, add_origin_policy, open_rate_limit_storage
 
 UPLOAD_ROUTE = ("POST", "/api/documents")
 # The chat takes no files: Gradio's upload route gets no body at all (web.request_limits refuses one).
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs", redoc_url=None,
     )
     app.state.context = context
-    storage = storage_from_string(settings.rate_limit_storage)
+    storage = open_rate_limit_storage(settings.rate_limit_storage)
     app.state.admin_limiter = RateLimiter(settings.admin_rate_limit, storage, "attempts without the admin key")
     install_error_handlers(app)
     demo = build_chat_ui(context)
