@@ -11,6 +11,7 @@ per document, then the edition of a report in the question's language is preferr
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from bot.bm25_index import LanguageBM25
 from settings import Settings
 from store import ChromaIndex, ScoredChunk
 from textkit.tokens import tokenize
+
+log = logging.getLogger(__name__)
 
 _EXTRA_CHUNKS = 2
 _MIN_STD = 0.02
@@ -51,17 +54,35 @@ class HybridRetriever:
         self.settings = settings
         self._bm25: LanguageBM25 | None = None
         self._bm25_revision: str | None = None
+        self._bm25_rebuilding = False
         self._editions: tuple[str, dict[tuple[str, str], str]] | None = None
         self._lock = threading.Lock()
 
     def bm25(self) -> LanguageBM25:
-        """Rebuilt when the set of committed documents changes (e.g. after an ingest)."""
-        revision = self.index.revision()
+        """The lexical index of the committed chunks. The first call builds it (the app's warm-up makes that call).
+        When the committed documents change (e.g. after an ingest), the current index keeps serving while one
+        background thread builds the next and swaps it in, so no question waits for a rebuild; until the swap, the
+        newest documents get no lexical bonus."""
+        revision = self.index.revision()  # read before the chunks: a build is never labelled newer than it is
         with self._lock:
-            if self._bm25 is None or revision != self._bm25_revision:
-                self._bm25 = LanguageBM25(self.index.committed_chunks())
-                self._bm25_revision = revision
+            if self._bm25 is None:
+                self._bm25, self._bm25_revision = LanguageBM25(self.index.committed_chunks()), revision
+            elif revision != self._bm25_revision and not self._bm25_rebuilding:
+                self._bm25_rebuilding = True
+                threading.Thread(target=self._rebuild_bm25, args=(revision,), name="forumqa-bm25-rebuild",
+                                 daemon=True).start()
             return self._bm25
+
+    def _rebuild_bm25(self, revision: str) -> None:
+        built = None
+        try:
+            built = LanguageBM25(self.index.committed_chunks())
+        except Exception as exc:  # the current index keeps serving; the next question starts another rebuild
+            log.warning("rebuilding the BM25 index failed, the previous one still serves: %s", exc)
+        with self._lock:
+            if built is not None:
+                self._bm25, self._bm25_revision = built, revision
+            self._bm25_rebuilding = False
 
     def term_weights(self, question: str, language: str) -> dict[str, float]:
         return self.bm25().term_weights(tokenize(question, language))
