@@ -42,8 +42,13 @@ def background_key(embedder_name: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_or_embed(collection, embedder) -> dict[str, np.ndarray]:
-    """Language -> (n, dimension) background vectors, read from `collection` or embedded and stored there."""
+def load_or_embed(client, store_collection: str, embedder) -> dict[str, np.ndarray]:
+    """Language -> (n, dimension) background vectors, read from the collection beside `store_collection`'s
+    chunks or embedded and stored there."""
+    collection = client.get_or_create_collection(
+        name=f"{store_collection}-background", embedding_function=None,
+        metadata={"kind": "background", "hnsw:space": "cosine"},
+    )
     key = background_key(embedder.name)
     passages = background_passages()
     expected = sum(len(p) for p in passages.values())

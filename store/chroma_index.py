@@ -9,19 +9,16 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import chromadb.errors
-import httpx
 import numpy as np
 
 from settings import Settings
 from store.background import load_or_embed
 from store.client import make_chroma_client
 from store.embedders import NamedEmbeddings
-from store.errors import StoreUnavailable
+from store.errors import server_faults
 from store.records import Chunk, DocumentRecord, clean_title
 from store.refine import VectorRefiner
 from store.registry import DocumentRegistry
@@ -30,18 +27,6 @@ from store.vectors import ChunkVectors, ScoredChunk
 log = logging.getLogger(__name__)
 
 _REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
-
-
-@contextmanager
-def server_faults(settings: Settings) -> Iterator[None]:
-    """A Chroma server that does not answer is StoreUnavailable (a 503, an `error` line), not a bug."""
-    try:
-        yield
-    except httpx.TransportError as exc:
-        raise StoreUnavailable(
-            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} does not answer "
-            f"({type(exc).__name__}: {exc})"
-        ) from exc
 
 
 def _serialized(method):
@@ -114,20 +99,15 @@ class ChromaIndex:
     # --- documents (registry) ---
     @_serialized
     def documents(self, fresh: bool = True) -> list[DocumentRecord]:
-        return sorted(self._registry(fresh).values(), key=lambda r: r.source)
+        return sorted(self.registry.records(fresh).values(), key=lambda r: r.source)
 
     @_serialized
     def document(self, doc_id: str) -> DocumentRecord | None:
-        return self._registry(fresh=True).get(doc_id)
-
-    @_serialized
-    def _registry(self, fresh: bool) -> dict[str, DocumentRecord]:
-        return self.registry.records(fresh)
+        return self.registry.records(fresh=True).get(doc_id)
 
     @_serialized
     def follow_commits(self) -> None:
-        """Forget the cached registry when any writer (another app on the same Chroma server, an ingest CLI)
-        committed since it was read, so that each question sees every commit made before it."""
+        """Forget the cached registry when any writer committed since it was read (store/registry.py)."""
         self.registry.follow_commits()
 
     @_serialized
@@ -140,8 +120,9 @@ class ChromaIndex:
         """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
         return self.registry.state()
 
+    @_serialized
     def chunk_total(self) -> int:
-        return sum(r.chunks for r in self._registry(fresh=False).values())
+        return sum(r.chunks for r in self.registry.records(fresh=False).values())
 
     # --- writing ---
     @_serialized
@@ -183,11 +164,10 @@ class ChromaIndex:
         title = clean_title(title)
         if not title:
             raise ValueError("a title cannot be empty")
-        record = self._registry(fresh=True).get(doc_id)
+        record = self.registry.records(fresh=True).get(doc_id)
         if record is None:
             return None
-        chunks, vectors = self.vectors.stored([doc_id])
-        self.vectors.write([Chunk(c.text, {**c.metadata, "title": title}) for c in chunks], vectors)
+        self.vectors.retitle(doc_id, title)
         record = replace(record, title=title, title_set=True)
         self.registry.commit([record])
         self._known_state = self.state()
@@ -205,7 +185,7 @@ class ChromaIndex:
     @_serialized
     def repair(self) -> int:
         """Delete chunks that no committed document version owns (left by an interrupted ingest)."""
-        orphans = self.vectors.delete_uncommitted(self._registry(fresh=True))
+        orphans = self.vectors.delete_uncommitted(self.registry.records(fresh=True))
         if orphans:
             log.info("removed %s orphan chunks", orphans)
         return orphans
@@ -214,41 +194,38 @@ class ChromaIndex:
     @_serialized
     def committed_chunks(self) -> list[ScoredChunk]:
         """Every chunk of every committed document (for BM25), in a stable order."""
-        return self.vectors.committed_chunks(self._registry(fresh=True))
+        return self.vectors.committed_chunks(self.registry.records(fresh=True))
 
     @_serialized
     def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,
                      with_vectors: bool = False) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions."""
         self._follow_other_writers()
-        return self.vectors.search(query_vector, k, self._registry(fresh=False), where, with_vectors)
+        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors)
 
     @_serialized
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """The chunks of a committed document's stored version, in order; [] for no such document."""
-        record = self._registry(fresh=False).get(doc_id)
+        record = self.registry.records(fresh=False).get(doc_id)
         return [] if record is None else self.vectors.document_chunks(record)
 
     @_serialized
     def document_text(self, doc_id: str) -> str:
         """The stored text of a committed document: its chunks in order, overlaps included."""
-        record = self._registry(fresh=False).get(doc_id)
+        record = self.registry.records(fresh=False).get(doc_id)
         return "" if record is None else self.vectors.document_text(record)
 
+    @_serialized
     def languages(self) -> list[str]:
         """The languages of the committed documents."""
-        return sorted({r.language for r in self._registry(fresh=False).values()})
+        return sorted({r.language for r in self.registry.records(fresh=False).values()})
 
     @_serialized
     def background(self) -> dict[str, np.ndarray]:
         """Language -> vectors of generic passages in that language, against which retrieval normalises a
         question's similarities (store/background.py). Embedded once per embedder and kept in the store."""
         if self._background is None:
-            collection = self.client.get_or_create_collection(
-                name=f"{self.settings.collection}-background", embedding_function=None,
-                metadata={"kind": "background", "hnsw:space": "cosine"},
-            )
-            self._background = load_or_embed(collection, self.embedder)
+            self._background = load_or_embed(self.client, self.settings.collection, self.embedder)
         return self._background
 
 

@@ -66,6 +66,11 @@ class ChunkVectors:
             got["embeddings"]
         )
 
+    def retitle(self, doc_id: str, title: str) -> None:
+        """Set the title on every stored chunk of a document."""
+        chunks, vectors = self.stored([doc_id])
+        self.write([Chunk(c.text, {**c.metadata, "title": title}) for c in chunks], vectors)
+
     def delete(self, doc_id: str, keep_sha256: str | None = None) -> None:
         """Delete a document's chunks; with `keep_sha256`, only those of its other versions."""
         if keep_sha256 is None:
