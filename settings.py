@@ -19,6 +19,16 @@ OFFLINE_ENVIRONMENT = {
     "TOKENIZERS_PARALLELISM": "false",
 }
 
+# Answered from the bundled sample corpus (data/sample), in each served language.
+SAMPLE_STARTER_QUESTIONS = {
+    "zh": ["2024年中国与拉美的贸易额是多少？", "中拉智库经贸合作论坛在哪里举行？",
+           "青年研究人员交流项目提供多少个奖学金？"],
+    "es": ["¿Cuánto alcanzó el comercio entre China y América Latina en 2024?", "¿Dónde se celebró el foro?",
+           "¿Qué puerto es el eje del plan de logística?"],
+    "en": ["How much did trade between China and Latin America reach in 2024?",
+           "Where was the China–LAC think tank forum held?", "How many scholarships does the youth programme offer?"],
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORUMQA_", env_file=".env", extra="ignore")
@@ -188,6 +198,11 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
     )
+    starter_questions: dict[str, list[str]] = Field(
+        default_factory=lambda: dict(SAMPLE_STARTER_QUESTIONS),
+        description="Questions the widget offers, by the visitor's language, while its conversation is empty "
+        "(JSON, e.g. {\"en\": [\"...\"]}; a language left out gets none). The defaults suit the bundled sample.",
+    )
 
     @field_validator("embedder")
     @classmethod
@@ -195,6 +210,15 @@ class Settings(BaseSettings):
         from store.embedders import EMBEDDERS  # the registry, imported when a setting names one
 
         return _one_of(name, EMBEDDERS)
+
+    @field_validator("starter_questions")
+    @classmethod
+    def _served_starters(cls, starters: dict[str, list[str]]) -> dict[str, list[str]]:
+        from textkit.language import SERVED
+
+        for lang in starters:
+            _one_of(lang, SERVED)
+        return {lang: [q.strip() for q in questions if q.strip()] for lang, questions in starters.items()}
 
     @field_validator("answerer")
     @classmethod

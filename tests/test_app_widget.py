@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+from pydantic import ValidationError
+
 from bot import LANG_CHOICES
 from settings import Settings
 from textkit.language import SERVED
@@ -44,3 +47,12 @@ def test_every_served_language_has_the_words_and_choices():
 def test_a_source_links_to_its_file_only_with_a_document_id():
     assert file_url("0123456789abcdef") == "/api/documents/0123456789abcdef/file"
     assert file_url("../../etc/passwd") == file_url("0123456789ABCDEF") == file_url("") == ""
+
+
+def test_the_widget_gets_the_starter_questions_of_each_served_language():
+    starters = {"es": ["¿Dónde se celebró el foro?"], "zh": ["论坛在哪里举行？", "  "]}
+    config = served_config(widget_source(Settings(_env_file=None, starter_questions=starters)))
+    assert config["starters"] == {"es": ["¿Dónde se celebró el foro?"], "zh": ["论坛在哪里举行？"]}
+    assert set(served_config(widget_source(Settings(_env_file=None)))["starters"]) == set(SERVED)  # the defaults
+    with pytest.raises(ValidationError, match="'fr' is not one of"):
+        Settings(_env_file=None, starter_questions={"fr": ["Où ?"]})

@@ -1,5 +1,6 @@
 """GET /widget.js: the embeddable chat widget, one static vanilla-JS file (web/static/widget.js), served with the
-server's languages, words and limits in place of its CONFIG placeholder, so the widget repeats none of them."""
+server's languages, words, limits and starter questions in place of its CONFIG placeholder, so the widget repeats
+none of them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def widget_config(settings: Settings) -> dict:
         "defaultLanguage": DEFAULT_UI,
         "maxQuestionChars": settings.max_question_chars,
         "maxHistory": settings.max_history_messages,
+        "starters": settings.starter_questions,
     }
 
 
