@@ -80,6 +80,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
 WIDGET_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "open": "Ask about the forum reports", "close": "Close", "title": "Forum assistant", "send": "Send",
+        "newChat": "New conversation", "starters": "Suggested questions",
         "thinking": "Searching the reports…",
         "welcome": "Hello! Ask me about the forum reports, in Chinese, Spanish or English.",
         "rate": "Too many questions in a short time. Please wait a minute and try again.",
@@ -91,6 +92,7 @@ WIDGET_TEXT: dict[str, dict[str, str]] = {
     "es": {
         "open": "Pregunte sobre los informes del foro", "close": "Cerrar", "title": "Asistente del foro",
         "send": "Enviar", "thinking": "Buscando en los informes…",
+        "newChat": "Nueva conversación", "starters": "Preguntas sugeridas",
         "welcome": "¡Hola! Pregúnteme sobre los informes del foro, en chino, español o inglés.",
         "rate": "Demasiadas preguntas en poco tiempo. Espere un minuto y vuelva a intentarlo.",
         "forbidden": "Este sitio web no está autorizado a usar el asistente.",
@@ -100,6 +102,7 @@ WIDGET_TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "open": "咨询论坛报告", "close": "关闭", "title": "论坛问答助手", "send": "发送", "thinking": "正在检索报告…",
+        "newChat": "新对话", "starters": "推荐问题",
         "welcome": "您好！可以用中文、西班牙语或英语向我询问论坛报告的内容。",
         "rate": "提问过于频繁，请稍等一分钟后再试。",
         "forbidden": "此网站未获授权使用该助手。",

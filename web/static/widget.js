@@ -3,10 +3,11 @@
  *   <script src="https://HOST/widget.js" defer></script>
  *
  * Optional attributes: data-lang (zh|es|en), data-position (bottom-right|bottom-left), data-title,
- * data-color (any CSS color), data-open (true). Vanilla JS, no build step, no secret: it talks to the
- * /api/chat route of the server it was loaded from and renders everything as text (never as HTML).
+ * data-color (any CSS color), data-open (true), data-collection. Vanilla JS, no build step, no secret: it
+ * talks to the /api/chat route of the server it was loaded from and renders everything as text (never as HTML).
  * Its language (data-lang, else the page's, else the browser's) goes out as Accept-Language: the server
  * answers a question whose own language is ambiguous (a name alone) in it.
+ * The conversation lives in sessionStorage (this tab, this site), so it follows the visitor from page to page.
  */
 (function () {
   "use strict";
@@ -35,6 +36,9 @@
   var left = script.getAttribute("data-position") === "bottom-left";
   var title = (script.getAttribute("data-title") || t.title).slice(0, 80);
   var startOpen = /^(|true|1|yes|open)$/i.test(script.getAttribute("data-open") || "no");
+  var STARTERS = (CONFIG.starters || {})[lang] || [];
+  // One conversation per assistant server and collection, for this tab: sessionStorage is the host site's.
+  var CHAT_KEY = "forumqa-widget-chat:" + API_BASE + "#" + (script.getAttribute("data-collection") || "");
 
   function sessionId() {
     var key = "forumqa-widget-session", id = null;
@@ -55,7 +59,9 @@
     ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:var(--fq-color);color:#fff;cursor:pointer;",
     "box-shadow:0 6px 20px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
     ".launcher svg{width:28px;height:28px;fill:currentColor}",
-    ".launcher:focus-visible,button:focus-visible{outline:3px solid #f4b400;outline-offset:2px}",
+    ".launcher:focus-visible,button:focus-visible,a:focus-visible,summary:focus-visible,.log:focus-visible{",
+    "outline:3px solid #f4b400;outline-offset:2px}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "textarea:focus{outline:none;border-color:var(--fq-color);box-shadow:0 0 0 2px rgba(0,0,0,.08)}",
     ".panel{position:absolute;bottom:70px;" + (left ? "left" : "right") + ":0;width:360px;max-width:calc(100vw - 40px);",
     "height:520px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;overflow:hidden;",
@@ -63,7 +69,11 @@
     ".panel[hidden]{display:none}",
     "header{background:var(--fq-color);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
     "header h2{font-size:15px;margin:0;flex:1;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
-    ".close{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}",
+    ".close,.new{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:2px 6px}",
+    ".new{font-size:19px}.new:disabled{opacity:.5;cursor:default}",
+    ".starters{display:flex;flex-direction:column;align-items:flex-start;gap:6px}",
+    ".starter{border:1px solid var(--fq-color);background:#fff;color:#1d2430;border-radius:12px;padding:6px 10px;",
+    "font:inherit;text-align:left;cursor:pointer}.starter:hover{background:#eef2f8}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f8fb}",
     ".msg{max-width:88%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
     ".user{align-self:flex-end;background:var(--fq-color);color:#fff;border-bottom-right-radius:4px}",
@@ -111,18 +121,23 @@
   var panel = el("div", { class: "panel", role: "dialog", "aria-label": title, hidden: "" });
   var header = el("header");
   var closeButton = el("button", { class: "close", type: "button", "aria-label": t.close, title: t.close }, "×");
-  header.append(el("h2", null, title), closeButton);
-  var log = el("div", { class: "log", "aria-live": "polite" });
+  var newButton = el("button", { class: "new", type: "button", "aria-label": t.newChat, title: t.newChat }, "↺");
+  header.append(el("h2", null, title), newButton, closeButton);
+  // Not live itself: streamed tokens would be read one by one. The status region below reads each whole answer.
+  var log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": title, tabindex: "0" });
+  var announcer = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
   var form = el("form");
   var input = el("textarea", { rows: "1", maxlength: String(MAX_QUESTION), placeholder: t.placeholder,
     "aria-label": t.placeholder });
   var sendButton = el("button", { class: "send", type: "submit" }, t.send);
   form.append(input, sendButton);
-  panel.append(header, log, form);
+  panel.append(header, log, form, announcer);
   root.append(style, panel, launcher);
 
-  var history = [];
+  var history = [];  // what the server gets with the next question
+  var messages = [];  // what the log shows: {kind: "user"|"bot", text, sources, also}
   var busy = false;
+  var starters = null;
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
@@ -187,6 +202,7 @@
 
   function fail(message, pending) {
     if (pending) pending.box.remove();
+    announcer.textContent = "";
     addMessage("error", message).box.setAttribute("role", "alert");
   }
 
@@ -225,16 +241,16 @@
   }
 
   async function ask(question) {
-    busy = true;
-    sendButton.disabled = true;
+    if (starters) { starters.remove(); starters = null; }
     addMessage("user", question);
     var pending = addMessage("bot pending", t.thinking);
+    announcer.textContent = t.thinking;
     var response;
     try {
       response = await fetch(API_BASE + "/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Session-Id": SESSION, "Accept-Language": lang },
-        body: JSON.stringify({ question: question, lang: "auto", history: MAX_HISTORY ? history.slice(-MAX_HISTORY) : [] })
+        body: JSON.stringify({ question: question, lang: "auto", history: recent(history) })
       });
     } catch (e) {
       // A refused CORS preflight looks like a network error; a no-cors probe tells the two apart.
@@ -269,23 +285,81 @@
       return;
     }
     pending.box.classList.remove("pending");
-    pending.body.textContent = String(final.answer || text);
+    var answer = String(final.answer || text);
+    pending.body.textContent = answer;
     showSources(pending.box, final.sources, final.also_retrieved);
     scrollToStartOf(pending.box);
+    announcer.textContent = answer;
     history.push({ role: "user", content: question }, { role: "assistant", content: String(final.answer || "") });
+    messages.push({ kind: "user", text: question },
+      { kind: "bot", text: answer, sources: final.sources || [], also: final.also_retrieved || [] });
+    save();
   }
 
-  function setOpen(open) {
+  function recent(turns) { return MAX_HISTORY ? turns.slice(-MAX_HISTORY) : []; }
+
+  function save() {
+    var kept = messages.slice();
+    for (;;) {
+      try {
+        sessionStorage.setItem(CHAT_KEY, JSON.stringify({ messages: kept, history: recent(history),
+          open: !panel.hidden }));
+        return;
+      } catch (e) {  // storage full (drop the oldest exchange) or blocked (keep nothing)
+        if (!kept.length || !(e && e.name === "QuotaExceededError")) return;
+        kept = kept.slice(2);
+      }
+    }
+  }
+
+  function load() {
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(CHAT_KEY) || "null");
+      if (saved && Array.isArray(saved.messages) && Array.isArray(saved.history)) return saved;
+    } catch (e) { /* blocked or not ours: start afresh */ }
+    return null;
+  }
+
+  // The log from `messages`; an empty conversation gets the welcome and the starter questions.
+  function render() {
+    log.textContent = "";
+    starters = null;
+    messages.forEach(function (m) {
+      var shown = addMessage(m.kind === "user" ? "user" : "bot", String(m.text || ""));
+      if (m.kind !== "user") showSources(shown.box, m.sources, m.also);
+    });
+    if (messages.length) return;
+    addMessage("bot", t.welcome);
+    if (!STARTERS.length) return;
+    starters = el("div", { class: "starters", role: "group", "aria-label": t.starters });
+    STARTERS.forEach(function (question) {
+      var button = el("button", { class: "starter", type: "button" }, String(question));
+      button.addEventListener("click", function () { send(String(question)); });
+      starters.append(button);
+    });
+    log.append(starters);
+  }
+
+  function newConversation() {
+    if (busy) return;
+    messages = [];
+    history = [];
+    announcer.textContent = "";
+    render();
+    save();
+    input.focus();
+  }
+
+  function setOpen(open, focus) {
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
-    if (open) {
-      if (!log.childNodes.length) addMessage("bot", t.welcome);
-      input.focus();
-    }
+    if (open && focus !== false) input.focus();
+    save();
   }
 
   launcher.addEventListener("click", function () { setOpen(panel.hidden); });
   closeButton.addEventListener("click", function () { setOpen(false); launcher.focus(); });
+  newButton.addEventListener("click", newConversation);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { setOpen(false); launcher.focus(); }
   });
@@ -295,21 +369,33 @@
       form.requestSubmit();
     }
   });
+  function send(question) {
+    if (!question || busy) return;
+    busy = sendButton.disabled = newButton.disabled = true;
+    ask(question).finally(function () {
+      busy = sendButton.disabled = newButton.disabled = false;
+      input.focus();
+    });
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var question = input.value.trim();
     if (!question || busy) return;
     input.value = "";
-    ask(question).finally(function () {
-      busy = false;
-      sendButton.disabled = false;
-      input.focus();
-    });
+    send(question);
   });
+
+  var saved = load();
+  if (saved) {
+    messages = saved.messages.filter(function (m) { return m && typeof m === "object"; });
+    history = recent(saved.history);
+  }
+  render();
 
   function mount() {
     document.body.appendChild(host);
     if (startOpen) setOpen(true);
+    else if (saved && saved.open) setOpen(true, false);  // open as the visitor left it on the last page
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
