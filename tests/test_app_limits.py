@@ -199,6 +199,44 @@ def test_a_2000_character_chinese_question_answers_in_under_2_s(fused_app):
     assert seconds < 2, f"{seconds:.1f} s"
 
 
+def seconds_to_answer(http: httpx.Client, question: str) -> float:
+    started = time.monotonic()
+    response = http.post("/api/ask", json={"question": question})
+    assert response.status_code == 200, response.text
+    return time.monotonic() - started
+
+
+def test_two_long_questions_in_parallel_do_not_hold_up_a_normal_one(fused_app):
+    """The questions' embeddings are computed one at a time (the embedder is not re-entrant), so the normal question
+    may wait for both long ones'. Each is cut to 128 tokens and costs a few normal questions (a long question alone
+    took 2-4x a normal one on the loaded 2 cores), so 10x a normal question covers the two and its own, and 2 s more
+    absorbs the machine's load. Long questions embedded whole (about 14 s of mE5 each there) held it up 14-22 s.
+    Every question differs from its start: the embedder remembers the last few it encoded."""
+    body = ("2024年中国与拉美的贸易额是多少？" * 200)[:1996]
+    normal = iter(f"Pregunta {n}: {SPANISH_TRADE}" for n in range(5))
+
+    def ask_long(address: str, start: str) -> float:
+        """When the long question's answer came."""
+        with client_at(fused_app, address) as other:
+            seconds_to_answer(other, start + body)
+        return time.monotonic()
+
+    with client_at(fused_app, "127.0.2.3") as http:
+        seconds_to_answer(http, next(normal))  # warm
+        alone = sorted(seconds_to_answer(http, next(normal)) for _ in range(3))[1]
+        with ThreadPoolExecutor(2) as pool:
+            long_ones = [pool.submit(ask_long, address, start)
+                         for address, start in (("127.0.2.4", "第一问："), ("127.0.2.5", "第二问："))]
+            time.sleep(0.2)  # the long questions go first
+            asked = time.monotonic()
+            with_long = seconds_to_answer(http, next(normal))
+            answered = [future.result() for future in long_ones]
+    print(f"normal question: {alone:.2f} s alone, {with_long:.2f} s beside two long ones "
+          f"(answered {min(answered) - asked:.2f} and {max(answered) - asked:.2f} s after it was asked)")
+    assert min(answered) > asked, "a long question was answered before the normal one was asked"
+    assert with_long <= 10 * alone + 2, f"{with_long:.1f} s beside two long questions, {alone:.2f} s alone"
+
+
 def test_a_question_over_the_token_limit_is_refused_with_the_limit(app):
     with client_at(app, "127.0.2.2") as http:
         response = http.post("/api/ask", json={"question": "中华人民共和国" * 285})  # 1,995 characters
