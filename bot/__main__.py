@@ -2,8 +2,8 @@
 
 Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
 cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
-status is then 1 (invalid) or 2 (a backend was unavailable). Invalid settings, a missing backend package or a
-store that cannot be opened stop it at once with one line and exit status 2.
+status is then 1, as for `python -m ingest` when some files fail and the rest are ingested. Invalid settings, a
+missing backend package or a store that cannot be opened stop it at once with one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         except (InvalidQuestion, BackendUnavailable) as exc:  # this question fails; the next ones are asked
             print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False) if args.json
                   else f"error: {exc}", flush=True)
-            status = max(status, 2 if isinstance(exc, BackendUnavailable) else 1)
+            status = 1
             continue
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)

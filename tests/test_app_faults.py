@@ -233,7 +233,7 @@ def test_bot_ask_json_writes_one_line_per_question_when_the_llm_is_down(tmp_path
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [line["question"] for line in lines] == questions.splitlines(), proc.stdout + proc.stderr
     assert all(line["error"] and "\n" not in line["error"] for line in lines), lines
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
 
 
 def read_line(process: subprocess.Popen, limit_s: float) -> str:
@@ -269,4 +269,4 @@ def test_bot_ask_json_writes_one_line_per_question_when_the_chroma_server_is_dow
     assert [line["question"] for line in lines] == questions, stdout + stderr
     for line in lines:
         assert "Chroma server" in line["error"] and "\n" not in line["error"], line
-    assert bot.returncode == 2 and "Traceback" not in stderr, stderr
+    assert bot.returncode == 1 and "Traceback" not in stderr, stderr
