@@ -76,12 +76,36 @@ def test_like_and_dislike_are_saved_with_question_answer_and_sources(handlers):
 
 
 def test_choosing_a_language_relabels_the_interface(handlers):
-    header, lang, chatbot, textbox = ChatHandlers.relabel("zh")
+    header, lang, chatbot, textbox = handlers.relabel("zh")
     assert "论坛报告问答助手" in header["value"]
     assert lang["label"] == "回答语言" and textbox["placeholder"] == "请输入您的问题…"
-    header, *_ = ChatHandlers.relabel("es")
+    header, *_ = handlers.relabel("es")
     assert "Asistente" in header["value"]
 
 
-def test_the_chat_page_builds(handlers):
-    assert isinstance(build_chat_ui(handlers.ctx), gr.Blocks)
+class _Browser:
+    headers = {"accept-language": "es-ES,es;q=0.9,en;q=0.5"}
+
+
+@pytest.mark.parametrize(("choice", "request_", "auto", "title"), [
+    ("auto", _Browser(), "Automático", "Asistente de informes del foro"),
+    ("zh", None, "自动", "论坛报告问答助手"),
+    ("en", _Browser(), "Auto", "Forum reports assistant"),
+])
+def test_auto_the_tab_title_and_the_examples_follow_the_interface_language(handlers, choice, request_, auto, title):
+    header, lang, chatbot, _ = handlers.relabel(choice, request_)
+    assert lang["choices"][0] == (auto, "auto")
+    assert header["value"].split("\n")[0] == f"# {title}"  # the page copies this line into its tab title
+    ui = "es" if choice == "auto" else choice
+    assert [e["text"] for e in chatbot["examples"]] == handlers.ctx.settings.starter_questions[ui]
+
+
+def test_the_chat_page_builds_without_a_label_or_toolbar_over_the_messages(handlers):
+    demo = build_chat_ui(handlers.ctx)
+    assert isinstance(demo, gr.Blocks)
+    chatbot = next(b for b in demo.blocks.values() if isinstance(b, gr.Chatbot))
+    config = chatbot.get_config()
+    assert config["show_label"] is False
+    assert config["buttons"] == ["copy"], "no share or copy-all icons over the first message"
+    assert [e["text"] for e in config["examples"]] == handlers.ctx.settings.starter_questions["en"]
+    assert any(d.get("js") and "document.title" in d["js"] for d in demo.config["dependencies"])

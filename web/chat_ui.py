@@ -14,7 +14,7 @@ from faults import BackendUnavailable
 from web.context import WebContext
 from web.rate_limits import ASK, VOTE, GradioEvents
 from web.render import message_text, render_answer, render_partial
-from web.ui_text import EXAMPLE_QUESTIONS, LANGUAGE_CHOICES, served_language_from_accept, text, ui_language
+from web.ui_text import language_choices, served_language_from_accept, text, ui_language
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ THEME = gr.themes.Soft(  # system fonts: the page must load nothing from the int
     font_mono=["ui-monospace", "Consolas", "monospace"],
 )
 CSS = ".forumqa-sources { font-size: 0.9em; }"
+# The tab title follows the header's first line (the title in the interface language) after each relabel.
+TITLE_FROM_HEADER_JS = "(header) => { document.title = header.split('\\n')[0].replace(/^#\\s*/, ''); }"
 # The rate-limited events, by the name of their function in this module (web.rate_limits counts them).
 EVENT_KINDS = {"chat": ASK, "feedback": VOTE}
 
@@ -114,14 +116,18 @@ class ChatHandlers:
             language=answer["language"], answered=answer["answered"], lang=saved["lang"],
         )
 
-    @staticmethod
-    def relabel(choice: str, request: gr.Request | None = None):
+    def examples(self, lang: str) -> list[dict]:
+        """The example questions shown in the empty chat: the starter questions in the interface language."""
+        return [{"text": question} for question in self.ctx.settings.starter_questions.get(lang, [])]
+
+    def relabel(self, choice: str, request: gr.Request | None = None):
         accept = request.headers.get("accept-language") if request is not None else None
         lang = ui_language(choice, accept)
         return (
             gr.update(value=header_markdown(lang)),
-            gr.update(label=text(lang, "language_label")),
-            gr.update(label=text(lang, "chat_label"), placeholder=text(lang, "empty_chat")),
+            gr.update(label=text(lang, "language_label"), choices=language_choices(lang)),
+            gr.update(label=text(lang, "chat_label"), placeholder=text(lang, "empty_chat"),
+                      examples=self.examples(lang)),
             gr.update(placeholder=text(lang, "placeholder")),
         )
 
@@ -130,10 +136,11 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
     handlers = ChatHandlers(ctx)
     with gr.Blocks(title=text("en", "title"), analytics_enabled=False, fill_height=True) as demo:
         header = gr.Markdown(header_markdown("en"))
-        lang = gr.Radio(LANGUAGE_CHOICES, value="auto", label=text("en", "language_label"))
+        lang = gr.Radio(language_choices("en"), value="auto", label=text("en", "language_label"))
         answers = gr.State({})
-        chatbot = gr.Chatbot(
-            label=text("en", "chat_label"), placeholder=text("en", "empty_chat"), scale=1, min_height=360,
+        chatbot = gr.Chatbot(  # no shown label, no share/copy-all toolbar: they float over the top message
+            label=text("en", "chat_label"), show_label=False, buttons=["copy"],
+            placeholder=text("en", "empty_chat"), scale=1, min_height=360,
             sanitize_html=True, allow_tags=False, latex_delimiters=[], feedback_options=("Like", "Dislike"),
         )
         textbox = gr.Textbox(
@@ -148,13 +155,15 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
 
         gr.ChatInterface(
             chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers], additional_outputs=[answers],
-            examples=[[q, None, None] for q in EXAMPLE_QUESTIONS], api_name="chat", concurrency_limit=4,
-            fill_height=True,
+            examples=[[q["text"], None, None] for q in handlers.examples("en")], api_name="chat",
+            concurrency_limit=4, fill_height=True,
         )
         chatbot.like(handlers.feedback, [answers], None, api_visibility="undocumented")
         relabel_outputs = [header, lang, chatbot, textbox]
-        lang.change(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
-        demo.load(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False)
+        for trigger in (lang.change, demo.load):
+            trigger(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False).then(
+                None, [header], None, js=TITLE_FROM_HEADER_JS, api_visibility="undocumented", queue=False
+            )
     return demo
 
 

@@ -6,15 +6,7 @@ from textkit.language import SERVED
 
 DEFAULT_UI = "en"
 
-# (label shown, value sent): the answer language; "auto" follows the question.
 _NATIVE_NAMES = {"zh": "中文", "es": "Español", "en": "English"}
-LANGUAGE_CHOICES = [("Auto", "auto"), *((_NATIVE_NAMES[code], code) for code in SERVED)]
-
-EXAMPLE_QUESTIONS = [
-    "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?",
-    "2024年中国与拉美的贸易额是多少？",
-    "Where was the China–LAC think tank forum held?",
-]
 
 UI_TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -22,6 +14,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "description": "Ask about the forum reports in Chinese, Spanish or English. "
         "Every answer quotes the reports and lists its sources.",
         "language_label": "Answer language",
+        "auto": "Auto",
         "chat_label": "Chat",
         "placeholder": "Type your question…",
         "empty_chat": "Ask a question about the forum reports, or pick an example.",
@@ -41,6 +34,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "description": "Pregunte sobre los informes del foro en chino, español o inglés. "
         "Cada respuesta cita los informes e indica sus fuentes.",
         "language_label": "Idioma de la respuesta",
+        "auto": "Automático",
         "chat_label": "Chat",
         "placeholder": "Escriba su pregunta…",
         "empty_chat": "Haga una pregunta sobre los informes del foro o elija un ejemplo.",
@@ -59,6 +53,7 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "title": "论坛报告问答助手",
         "description": "可用中文、西班牙语或英语提问论坛报告的内容。每个回答都引用报告原文并列出来源。",
         "language_label": "回答语言",
+        "auto": "自动",
         "chat_label": "对话",
         "placeholder": "请输入您的问题…",
         "empty_chat": "请就论坛报告提问，或选择一个示例问题。",
@@ -120,6 +115,12 @@ def widget_text(lang: str) -> dict[str, str]:
     return {**WIDGET_TEXT[lang], **shared}
 
 
+def language_choices(lang: str) -> list[tuple[str, str]]:
+    """(label shown, value sent) for the answer language: "auto" (follows the question), named in `lang`,
+    then each served language by its own name."""
+    return [(text(lang, "auto"), "auto"), *((_NATIVE_NAMES[code], code) for code in SERVED)]
+
+
 def text(lang: str, key: str, **values: object) -> str:
     table = UI_TEXT.get(lang, UI_TEXT[DEFAULT_UI])
     return table[key].format(**values) if values else table[key]
@@ -151,3 +152,6 @@ def language_from_accept(header: str | None) -> str:
 def ui_language(choice: str | None, accept_language: str | None = None) -> str:
     """The chosen answer language, or with Auto the browser's preferred served language."""
     return choice if choice in SERVED else language_from_accept(accept_language)
+
+
+LANGUAGE_CHOICES = language_choices(DEFAULT_UI)
