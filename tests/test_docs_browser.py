@@ -4,13 +4,9 @@ request off 127.0.0.1 blocked a headless Chromium still renders the operations, 
 from __future__ import annotations
 
 import pytest
-from web_fixtures import CHROMIUM, launched_chromium, offline_page, running_app
+from web_fixtures import BROWSER_TEST, launched_chromium, offline_page, running_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

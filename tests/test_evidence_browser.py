@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fixtures_builders import pdf_bytes
-from web_fixtures import CHROMIUM, launched_chromium, running_app, static_site
+from web_fixtures import BROWSER_TEST, launched_chromium, running_app, static_site
 
 ADMIN_KEY = "staff-key-for-tests-0123456789"
 TRADE_QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
@@ -22,11 +22,7 @@ ANSWER_TIMEOUT_MS = 60_000
 HOST_PAGE = ('<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Sitio del foro</title></head>'
              '<body><h1>Sitio del foro</h1><script src="{app}/widget.js" defer></script></body></html>')
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")

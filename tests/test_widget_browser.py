@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from web_fixtures import CHROMIUM, launched_chromium, running_app, static_site
+from web_fixtures import BROWSER_TEST, launched_chromium, running_app, static_site
 
 # Per minute, for every way to ask (the widget and the Gradio chat alike), on the rate-limit test's own app: the
 # other tests ask the main app, so the file passes in any order.
@@ -18,12 +18,7 @@ RATE_LIMIT = 3
 QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
 ANSWER_TIMEOUT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
-]
+pytestmark = BROWSER_TEST
 
 HOST_PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title></head>

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from web_fixtures import CHROMIUM, launched_chromium
+from web_fixtures import BROWSER_TEST, launched_chromium
 
 from settings import Settings
 from web.ui_text import widget_text
@@ -19,12 +19,7 @@ SITE = "http://forum-site.test"
 ANSWER = "El comercio alcanzó 518,47 mil millones de dólares [1]."
 TIMEOUT_MS = 30_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
-]
+pytestmark = BROWSER_TEST
 
 PAGE = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>{heading}</title></head>

@@ -16,11 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from support import ROOT, free_port, subprocess_env
 
 APP_START_TIMEOUT_S = 180
 APP_HOST = "127.0.0.1"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `playwright install` cannot download a browser here
+# The marks of a module of browser tests: slow, and skipped where Debian's chromium is not installed.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium)"),
+]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
