@@ -21,7 +21,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from support import CLI_TIMEOUT_S, build_settings, find_executable, free_port, subprocess_env  # noqa: E402
+from support import CLI_TIMEOUT_S, build_settings, find_executable, free_port, stop_process, subprocess_env  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -200,10 +200,5 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
             time.sleep(0.1)
         yield ChromaServer("127.0.0.1", port, data, time.monotonic() - started, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         log.close()

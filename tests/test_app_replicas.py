@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import ROOT, free_port, subprocess_env
+from support import ROOT, free_port, stop_process, subprocess_env
 from web_fixtures import running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.chroma_server, pytest.mark.redis_server]
@@ -59,16 +59,6 @@ def _start_redis(folder: Path, port: int) -> subprocess.Popen:
         time.sleep(0.1)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     port = free_port()
@@ -76,7 +66,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     try:
         yield server
     finally:
-        _stop(server.process)
+        stop_process(server.process)
 
 
 @contextmanager
@@ -116,7 +106,7 @@ def test_two_app_processes_share_the_question_limit_through_redis(tmp_path, chro
         assert statuses.count(200) == LIMIT and statuses.count(429) == QUESTIONS - LIMIT, statuses
 
         # Redis goes down: every counted request is a clear 503, not a 500 and not an uncounted answer.
-        _stop(redis_server.process)
+        stop_process(redis_server.process)
         with apps[0].client() as http:
             down = http.post("/api/ask", json={"question": QUESTION})
             assert down.status_code == 503, down.text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import ROOT, free_port, subprocess_env
+from support import ROOT, free_port, stop_process, subprocess_env
 
 APP_START_TIMEOUT_S = 180
 APP_HOST = "127.0.0.1"
@@ -87,12 +87,7 @@ def running_app(folder: Path, **settings: object) -> Iterator[AppServer]:
             server.startup_s = time.monotonic() - started
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process, timeout=15)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
