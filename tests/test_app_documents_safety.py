@@ -54,11 +54,12 @@ def test_public_answers_name_sources_by_file_with_a_link_never_a_server_path(htt
     assert sources
     for source in sources:
         assert "/" not in source["source"] and str(app.store.parent) not in source["source"], source
-        assert source["url"] == f"/api/documents/{source['doc_id']}/file"
-        assert http.get(source["url"]).status_code == 200
+        assert source["url"].startswith(f"/view/{source['doc_id']}?q="), source["url"]
+        viewed = http.get(source["url"])
+        assert viewed.status_code == 200 and f"/api/documents/{source['doc_id']}/file" in viewed.text
     with http.stream("POST", "/api/chat", json={"question": TRADE_QUESTION}) as response:
         body = response.read().decode()
-    assert str(app.store.parent) not in body and "/work/" not in body and '"url": "/api/documents/' in body
+    assert str(app.store.parent) not in body and "/work/" not in body and '"url": "/view/' in body
 
 
 def test_names_that_sanitise_alike_get_distinct_stored_files(http, app):
