@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keeps every library away from the network: no telemetry, no hub downloads (apply_offline_environment).
@@ -28,6 +28,27 @@ SAMPLE_STARTER_QUESTIONS = {
     "en": ["How much did trade between China and Latin America reach in 2024?",
            "Where was the China–LAC think tank forum held?", "How many scholarships does the youth programme offer?"],
 }
+
+
+class CollectionOptions(BaseModel):
+    """What one collection (one forum's documents, `python -m ingest --collection NAME`) sets apart from the
+    deployment's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starter_questions: dict[str, list[str]] | None = Field(
+        None, description="Starter questions of this collection, by language (as starter_questions); unset: the "
+        "deployment's starter_questions.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Sites allowed to ask this collection only (besides allowed_origins, "
+        "which may ask every collection).",
+    )
+
+    @field_validator("starter_questions")
+    @classmethod
+    def _served_starters(cls, starters: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        return None if starters is None else _clean_starters(starters)
 
 
 class Settings(BaseSettings):
@@ -198,10 +219,36 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(
         20, ge=0, description="Most recent chat messages sent with a question that the web API and chat keep."
     )
+    # --- insights (opt-in question log) ---
+    question_log: bool = Field(
+        False, description="Keep a log of the questions answered through the API, the widget and the chat (time, "
+        "language, collection, question, answered or not, cited documents, the visitor's vote; never an address) "
+        "for `python -m bot report` and /admin/insights. Off unless set.",
+    )
+    question_log_url: str | None = Field(
+        None, description="Where the question log is kept: empty for a SQLite file beside the store "
+        "(<store_dir>-questions.sqlite3, one process), or a postgresql://user:password@host:port/db URL that several "
+        "app processes share.",
+    )
+    question_log_days: int = Field(90, gt=0, description="Questions older than this many days are deleted.")
+    question_log_max_rows: int = Field(
+        100_000, gt=0, description="The question log keeps at most this many questions (the oldest go first).",
+    )
+    insights_topic_similarity: dict[str, float] = Field(
+        {"usem3+e5": 0.7, "usem3": 0.6, "e5": 0.88},
+        description="Unanswered questions whose similarity (cosine, the embedder's parts averaged) to a topic reaches "
+        "this join it in the report, by embedder name; chosen by `python -m benchmarks.topics` on its dev "
+        "questions. Other embedders use the usem3+e5 value.",
+    )
     starter_questions: dict[str, list[str]] = Field(
         default_factory=lambda: dict(SAMPLE_STARTER_QUESTIONS),
         description="Questions the widget offers, by the visitor's language, while its conversation is empty "
         "(JSON, e.g. {\"en\": [\"...\"]}; a language left out gets none). The defaults suit the bundled sample.",
+    )
+    collections: dict[str, CollectionOptions] = Field(
+        default_factory=dict, description="Per collection (by name), its own starter questions and allowed "
+        "origins (JSON, e.g. {\"lac2025\": {\"starter_questions\": {\"en\": [\"...\"]}, \"allowed_origins\": "
+        "[\"https://partner.example\"]}}). A collection left out uses the deployment's.",
     )
 
     @field_validator("embedder")
@@ -214,11 +261,23 @@ class Settings(BaseSettings):
     @field_validator("starter_questions")
     @classmethod
     def _served_starters(cls, starters: dict[str, list[str]]) -> dict[str, list[str]]:
-        from textkit.language import SERVED
+        return _clean_starters(starters)
 
-        for lang in starters:
-            _one_of(lang, SERVED)
-        return {lang: [q.strip() for q in questions if q.strip()] for lang, questions in starters.items()}
+    @field_validator("collections")
+    @classmethod
+    def _collection_names(cls, collections: dict[str, CollectionOptions], info: ValidationInfo):
+        from store.collections import check_collection_name  # the naming rule lives beside the collections
+
+        for name in collections:
+            check_collection_name(name, info.data.get("collection"))
+        return collections
+
+    @field_validator("question_log_url")
+    @classmethod
+    def _question_log_url(cls, url: str | None) -> str | None:
+        if url is not None and url.strip() and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be empty (SQLite beside the store) or a postgresql:// URL")
+        return url.strip() or None if url is not None else None
 
     @field_validator("answerer")
     @classmethod
@@ -226,6 +285,21 @@ class Settings(BaseSettings):
         from bot.answerers import ANSWERERS
 
         return _one_of(name, ANSWERERS)
+
+    def starters_for(self, collection: str) -> dict[str, list[str]]:
+        """The starter questions of a collection, by language: its own, else the deployment's."""
+        own = self.collections.get(collection)
+        return own.starter_questions if own and own.starter_questions is not None else self.starter_questions
+
+    def origins_for(self, collection: str) -> list[str]:
+        """The sites allowed to ask a collection: allowed_origins and the collection's own."""
+        own = self.collections.get(collection)
+        return self.allowed_origins + (own.allowed_origins if own else [])
+
+    @property
+    def every_allowed_origin(self) -> list[str]:
+        """Every site allowed to ask some collection (what CORS and the first Origin check admit)."""
+        return self.allowed_origins + [o for options in self.collections.values() for o in options.allowed_origins]
 
     @property
     def max_upload_bytes(self) -> int:
@@ -241,8 +315,21 @@ class Settings(BaseSettings):
         return self.store_dir.parent / f"{self.store_dir.name}-feedback.jsonl"
 
     @property
+    def question_log_path(self) -> Path:
+        return self.store_dir.parent / f"{self.store_dir.name}-questions.sqlite3"
+
+    @property
     def uploads_path(self) -> Path:
         return self.upload_dir or self.store_dir.parent / f"{self.store_dir.name}-uploads"
+
+
+def _clean_starters(starters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Starter questions by served language, blank ones dropped."""
+    from textkit.language import SERVED
+
+    for lang in starters:
+        _one_of(lang, SERVED)
+    return {lang: [q.strip() for q in questions if q.strip()] for lang, questions in starters.items()}
 
 
 def _one_of(name: str, names: Iterable[str]) -> str:

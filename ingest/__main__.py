@@ -1,4 +1,5 @@
-"""python -m ingest [--store DIR] [--no-refine] PATH... | --title TITLE FILE | --refine | --remove PATH... | --list"""
+"""python -m ingest [--store DIR] [--collection NAME] [--no-refine] PATH... | --title TITLE FILE | --refine |
+--remove PATH... | --list"""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from faults import MissingBackend
 from ingest.pipeline import ingest_paths, refine_pending, remove_paths, set_title
 from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import StoreError, open_index
-from store.embedders import EMBEDDERS
+from store.collections import (
+    NAME_RULE,
+    UnknownCollection,
+    check_collection_name,
+    collection_settings,
+    stored_collections,
+)
+from store.embedders import EMBEDDERS, make_embedder
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -24,6 +32,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chroma-port", type=int)
     parser.add_argument("--embedder", choices=EMBEDDERS)
     parser.add_argument("--embedder-model", help="sentence-transformers model name or folder (with --embedder st)")
+    parser.add_argument(
+        "--collection", help=f"the collection (one forum's documents) to ingest into or act on, created by the first "
+                             f"ingest into it ({NAME_RULE}); default: the store's default collection. With --list: "
+                             f"only this one (default: every collection)",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--remove", action="store_true", help="remove the documents at PATH...")
     action.add_argument("--list", action="store_true", help="list stored documents")
@@ -58,9 +71,13 @@ def main(argv: list[str] | None = None) -> int:
             store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
             embedder=args.embedder, embedder_model=args.embedder_model,
         )
-        index = open_index(settings)
         if args.list:
-            return list_documents(index, args.json)
+            return list_collections(settings, args.collection, args.json)
+        if args.collection is not None:
+            if args.remove or args.refine:  # only an ingest creates a collection
+                existing(settings, args.collection)
+            settings = collection_settings(settings, args.collection)
+        index = open_index(settings)
         if args.refine:
             started = time.monotonic()
             refined = refine_pending(index, settings, on_refining=announce_refining)
@@ -81,15 +98,39 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def list_documents(index, as_json: bool) -> int:
-    records = index.documents()
+def existing(settings, name: str) -> str:
+    """`name`, if the store holds that collection or it is the default one (which always opens)."""
+    if check_collection_name(name, settings.collection) == settings.collection or name in stored_collections(settings):
+        return name
+    raise UnknownCollection(f"no collection named '{name}' in the store; python -m ingest --list shows them")
+
+
+def list_collections(settings, only: str | None, as_json: bool) -> int:
+    """The documents of every collection (or of `only`), counted per collection; the default collection is
+    listed even while it is empty, as before collections."""
+    if only is not None:
+        names = [existing(settings, only)]
+    else:
+        names = stored_collections(settings)
+        names = names if settings.collection in names else [settings.collection, *names]
+    embedder = make_embedder(settings)
+    listed = [(name, open_index(collection_settings(settings, name), embedder).documents()) for name in names]
     if as_json:
-        print(json.dumps([r.as_metadata() for r in records], ensure_ascii=False, indent=1))
+        print(json.dumps([{**r.as_metadata(), "collection": name} for name, records in listed for r in records],
+                         ensure_ascii=False, indent=1))
         return 0
-    for r in records:
-        pending = "  [provisional vectors: run --refine]" if r.vectors == "provisional" else ""
-        print(f"{r.language:5} {r.chunks:5} chunks  {r.title}  ({r.source}){pending}")
-    print(f"{len(records)} documents, {sum(r.chunks for r in records)} chunks")
+    for name, records in listed:
+        if len(listed) > 1:
+            print(f"[{name}]")
+        for r in records:
+            pending = "  [provisional vectors: run --refine]" if r.vectors == "provisional" else ""
+            print(f"{r.language:5} {r.chunks:5} chunks  {r.title}  ({r.source}){pending}")
+        print(f"{len(records)} documents, {sum(r.chunks for r in records)} chunks"
+              + (f" in collection {name}" if len(listed) > 1 else ""))
+    if len(listed) > 1:
+        documents = sum(len(records) for _, records in listed)
+        chunks = sum(r.chunks for _, records in listed for r in records)
+        print(f"{len(listed)} collections: {documents} documents, {chunks} chunks")
     return 0
 
 

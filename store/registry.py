@@ -17,6 +17,7 @@ from store.records import DocumentRecord
 
 _TTL_S = 2.0
 _COMMIT_ID = "last"
+REGISTRY_SUFFIX = "-documents"  # a collection's registry is the Chroma collection f"{collection}{REGISTRY_SUFFIX}"
 
 
 class DocumentRegistry:
@@ -33,7 +34,7 @@ class DocumentRegistry:
     def attach(self, client) -> None:
         """Use the collections through `client` (a store opened afresh); what is cached stays valid."""
         self.records_collection = client.get_or_create_collection(
-            name=f"{self._name}-documents", embedding_function=None, metadata={"kind": "registry"}
+            name=f"{self._name}{REGISTRY_SUFFIX}", embedding_function=None, metadata={"kind": "registry"}
         )
         self.commits = client.get_or_create_collection(
             name=f"{self._name}-commits", embedding_function=None, metadata={"kind": "commits"}
