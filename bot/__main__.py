@@ -1,9 +1,14 @@
 """python -m bot ask [--store DIR] [--lang auto|zh|es|en] [--json] [QUESTION]
+python -m bot report [--since 30d] [--format md|csv|json] [--store DIR] [--log-url postgresql://...]
 
 Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
 cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
 status is then 1, as for `python -m ingest` when some files fail and the rest are ingested. Invalid settings, a
 missing backend package or a store that cannot be opened stop it at once with one line and exit status 2.
+
+`report` prints the editors' report over the question log (settings.question_log): questions per day and
+language, the answered rate, the unanswered questions by topic, the most cited documents, the down-voted
+answers. A log that cannot be read is exit status 2.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from pathlib import Path
 from bot.answer import Answer
 from bot.answerers import ANSWERERS
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
+from bot.insight_formats import FORMATS
+from bot.insights import InvalidSince, build_report, parse_since
+from bot.topics import topic_threshold
 from faults import BackendUnavailable, MissingBackend
 from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import StoreError, open_index
-from store.embedders import EMBEDDERS
+from store.embedders import EMBEDDERS, make_embedder
+from store.question_log import open_question_log
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +44,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--answerer", choices=ANSWERERS)
     ask.add_argument("--lang", choices=LANG_CHOICES, default="auto")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, one per line")
+    report = commands.add_parser("report", help="what visitors asked: the question log's report")
+    report.add_argument("--since", default="30d", help="30d, 12h, 4w, a date (2026-11-01) or all; default 30d")
+    report.add_argument("--format", choices=FORMATS, default="md")
+    report.add_argument("--store", type=Path, help="the store whose question log (beside it) is read")
+    report.add_argument("--log-url", help="a postgresql:// question log (settings.question_log_url)")
+    report.add_argument("--embedder", choices=EMBEDDERS, help="groups the unanswered questions by topic")
     return parser.parse_args(argv)
 
 
@@ -50,10 +65,33 @@ def render_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def report(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(store_dir=args.store, question_log_url=args.log_url, embedder=args.embedder)
+        since = parse_since(args.since)
+        question_log = open_question_log(settings)
+        try:
+            entries = question_log.entries(since)
+        finally:
+            question_log.close()
+        embedder = make_embedder(settings)
+    except (InvalidSettings, InvalidSince, MissingBackend) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # sqlite3.Error, psycopg.Error: the log cannot be read
+        print(f"error: the question log cannot be read: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    result = build_report(entries, embedder, topic_threshold(settings), since)
+    sys.stdout.write(FORMATS[args.format](result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     apply_offline_environment()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "report":
+        return report(args)
     try:
         settings = load_settings(
             store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,

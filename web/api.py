@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import PurePath
 from typing import Annotated, Literal
@@ -77,7 +77,9 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     summary="Answer a question with its sources",
 )
 def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
-    return public_answer(ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang))
+    answer = ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
+    ctx.questions.record(answer, "api")  # the opt-in question log; never fails or waits
+    return public_answer(answer)
 
 
 def public_answer(answer: Answer) -> Answer:
@@ -96,19 +98,23 @@ def sse_event(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _event(piece: str | Answer) -> str:
+def _event(piece: str | Answer, on_answer: Callable[[Answer], object] | None = None) -> str:
     if isinstance(piece, Answer):
+        if on_answer is not None:
+            on_answer(piece)
         return sse_event("final", public_answer(piece).to_dict())
     return sse_event("token", {"text": piece})
 
 
-async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer]) -> AsyncIterator[str]:
-    """`token` events with text pieces, then one `final` event with the whole answer (sources included). When the
-    client goes away, the stream is cancelled where it waits, which closes the model's request at once."""
+async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer],
+                        on_answer: Callable[[Answer], object] | None = None) -> AsyncIterator[str]:
+    """`token` events with text pieces, then one `final` event with the whole answer (sources included), which is
+    given to `on_answer` first. When the client goes away, the stream is cancelled where it waits, which closes the
+    model's request at once."""
     try:
-        yield _event(first)
+        yield _event(first, on_answer)
         async for piece in pieces:
-            yield _event(piece)
+            yield _event(piece, on_answer)
     except BackendUnavailable as exc:  # the status line is already sent: the fault travels as an event
         log.warning("streaming an answer stopped: %s", exc)
         yield sse_event("error", {"detail": exc.public_reason})
@@ -138,7 +144,7 @@ async def chat(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Streaming
         await pieces.aclose()
         raise
     return StreamingResponse(
-        answer_events(first, pieces),
+        answer_events(first, pieces, lambda answer: ctx.questions.record(answer, "stream")),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -79,7 +79,9 @@ class ChatHandlers:
         try:
             async for piece in pieces:
                 if isinstance(piece, Answer):
-                    answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict()}
+                    entry = self.ctx.questions.record(piece, "chat")  # the opt-in question log
+                    answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict(),
+                                                 "entry": entry}
                     yield render_answer(piece, ui_language(lang) if lang != "auto" else piece.language), answers
                 else:
                     partial += piece
@@ -111,6 +113,7 @@ class ChatHandlers:
             log.info("feedback dropped: not a vote on an answer of this session")
             return
         answer = saved["answer"]
+        self.ctx.questions.vote(saved.get("entry"), liked)
         self.ctx.feedback.record(
             liked, saved["question"], answer["answer"], answer["sources"],
             language=answer["language"], answered=answer["answered"], lang=saved["lang"],

@@ -1,4 +1,4 @@
-"""What every request handler shares: settings, the open index, the QA chain and the feedback log."""
+"""What every request handler shares: settings, the open index, the QA chain, the feedback and question logs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ingest.pipeline import ingest_paths
 from settings import Settings
 from store import ChromaIndex, StoreLocked, open_index
 from web.feedback import FeedbackLog
+from web.question_recorder import QuestionRecorder
 from web.uploads import clean_staged_uploads
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class WebContext:
     index: ChromaIndex
     qa: ForumQA
     feedback: FeedbackLog
+    questions: QuestionRecorder  # the opt-in question log (settings.question_log)
 
 
 def seed_sample_corpus(index: ChromaIndex, settings: Settings) -> int:
@@ -49,7 +51,7 @@ def build_context(settings: Settings) -> WebContext:
     index = open_index(settings)
     seed_sample_corpus(index, settings)
     feedback = FeedbackLog(settings.feedback_path, settings.max_feedback_bytes)
-    return WebContext(settings, index, ForumQA(settings, index), feedback)
+    return WebContext(settings, index, ForumQA(settings, index), feedback, QuestionRecorder(settings))
 
 
 def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Thread:

@@ -10,7 +10,7 @@ from limits.storage import Storage
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from settings import Settings
-from web import api, documents, viewer, widget
+from web import api, documents, insights, viewer, widget
 from web.context import build_context, warm_up_in_background
 from web.errors import install_error_handlers
 from web.rate_limits import ASK, VOTE, GradioEvents, RateLimitMiddleware
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(widget.router)
     app.include_router(viewer.router)
+    app.include_router(insights.router)
     # Mounted last: `/` catches every path the routes above do not serve.
     gr.mount_gradio_app(
         app, demo, path="/", theme=THEME, css=CSS, footer_links=["api"],
