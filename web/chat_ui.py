@@ -21,8 +21,35 @@ log = logging.getLogger(__name__)
 THEME = gr.themes.Soft(  # system fonts: the page must load nothing from the internet
     font=["system-ui", "Segoe UI", "Noto Sans", "PingFang SC", "Microsoft YaHei", "sans-serif"],
     font_mono=["ui-monospace", "Consolas", "monospace"],
+).set(  # Soft's labels, selected choice and footer fall short of WCAG AA contrast (4.5:1); these reach it
+    block_title_text_color="*primary_700", block_label_text_color="*primary_700",
+    checkbox_label_background_fill_selected="*primary_600", body_text_color_subdued="*neutral_600",
+    background_fill_primary="*neutral_50",  # Soft's own: Gradio's set() resets it (it reads `background_primary`)
 )
-CSS = ".forumqa-sources { font-size: 0.9em; }"
+CHAT_ID = "forumqa-chat"
+# The chatbot's toolbar (Gradio's "clear" icon) floats over the top of the scrolling messages; in its own row
+# above them it never covers a question.
+CSS = f"#{CHAT_ID} .icon-button-wrapper.top-panel {{ position: static; align-self: flex-end; margin: 4px 8px; }}"
+# Gradio's autoscroll follows an answer's tail, so on a phone the view ends on the last source. Instead, each
+# new question is scrolled up to the top of the messages as its answer grows below it, and no further: the
+# visitor reads the answer from its start. Scrolling by hand (wheel, touch, keys) stops it until the next one.
+SCROLL_TO_QUESTION_JS = f"""() => {{
+  const chat = document.getElementById('{CHAT_ID}');
+  if (!chat || chat.dataset.followsQuestions) return;
+  chat.dataset.followsQuestions = 'yes';
+  let questions = 0, following = false;
+  const stop = () => {{ following = false; }};
+  for (const event of ['wheel', 'touchmove', 'keydown']) chat.addEventListener(event, stop, {{passive: true}});
+  new MutationObserver(() => {{
+    const rows = chat.querySelectorAll('.message-row.user-row');
+    const log = chat.querySelector('[role=log]');
+    if (rows.length !== questions) {{ following = rows.length > questions; questions = rows.length; }}
+    if (!following || !log || !rows.length) return;
+    const question = rows[rows.length - 1];
+    const target = log.scrollTop + question.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    if (target > log.scrollTop) log.scrollTop = target;
+  }}).observe(chat, {{childList: true, subtree: true, characterData: true}});
+}}"""
 # The tab title follows the header's first line (the title in the interface language) after each relabel.
 TITLE_FROM_HEADER_JS = "(header) => { document.title = header.split('\\n')[0].replace(/^#\\s*/, ''); }"
 # The rate-limited events, by the name of their function in this module (web.rate_limits counts them).
@@ -59,30 +86,33 @@ class ChatHandlers:
         self.ctx = ctx
 
     async def chat(self, message: str, history: list[dict], lang: str, answers: dict,
-                   request: gr.Request | None = None) -> AsyncIterator[tuple[str, dict]]:
-        """With the Auto choice, the browser's language (Accept-Language) decides an ambiguous question's. The
+                   request: gr.Request | None = None, collection: str | None = None) -> AsyncIterator[tuple[str, dict]]:
+        """Answers from `collection` (the selector's; None: the default one).
+        With the Auto choice, the browser's language (Accept-Language) decides an ambiguous question's. The
         answer streams on the event loop, so when Gradio drops the run (the visitor left or pressed stop) the
         model's request is closed at once, not left generating for nobody."""
         answers = dict(answers or {})
         lang = lang or "auto"
         accept = request.headers.get("accept-language") if request is not None else None
         ui = ui_language(lang, accept)
+        forum = self.ctx.forum(collection)
         try:
-            self.ctx.qa.validate(message, lang)
+            forum.qa.validate(message, lang)
         except InvalidQuestion as exc:
             yield self._invalid_message(message, exc, ui), answers
             return
         keep = self.ctx.settings.max_history_messages
         turns = _history_for_chain(history, answers)[-keep:] if keep else []
         partial = ""
-        pieces = self.ctx.qa.astream(message, lang, turns, served_language_from_accept(accept))
+        pieces = forum.qa.astream(message, lang, turns, served_language_from_accept(accept))
         try:
             async for piece in pieces:
                 if isinstance(piece, Answer):
                     entry = self.ctx.questions.record(piece, "chat")  # the opt-in question log
                     answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict(),
                                                  "entry": entry}
-                    yield render_answer(piece, ui_language(lang) if lang != "auto" else piece.language), answers
+                    shown_in = ui_language(lang) if lang != "auto" else piece.language
+                    yield render_answer(piece, shown_in, self.ctx.collections.link_name(forum.name)), answers
                 else:
                     partial += piece
                     yield render_partial(partial), answers
@@ -119,19 +149,25 @@ class ChatHandlers:
             language=answer["language"], answered=answer["answered"], lang=saved["lang"],
         )
 
-    def examples(self, lang: str) -> list[dict]:
-        """The example questions shown in the empty chat: the starter questions in the interface language."""
-        return [{"text": question} for question in self.ctx.settings.starter_questions.get(lang, [])]
+    def examples(self, lang: str, collection: str | None = None) -> list[dict]:
+        """The example questions shown in the empty chat: the collection's starter questions in the interface
+        language."""
+        starters = self.ctx.settings.starters_for(collection or self.ctx.settings.collection)
+        return [{"text": question} for question in starters.get(lang, [])]
 
-    def relabel(self, choice: str, request: gr.Request | None = None):
+    def relabel_collections(self, choice: str, request: gr.Request | None = None):
+        accept = request.headers.get("accept-language") if request is not None else None
+        return gr.update(label=text(ui_language(choice, accept), "collection_label"))
+
+    def relabel(self, choice: str, request: gr.Request | None = None, collection: str | None = None):
         accept = request.headers.get("accept-language") if request is not None else None
         lang = ui_language(choice, accept)
         return (
             gr.update(value=header_markdown(lang)),
             gr.update(label=text(lang, "language_label"), choices=language_choices(lang)),
             gr.update(label=text(lang, "chat_label"), placeholder=text(lang, "empty_chat"),
-                      examples=self.examples(lang)),
-            gr.update(placeholder=text(lang, "placeholder")),
+                      examples=self.examples(lang, collection)),
+            gr.update(label=text(lang, "question_label"), placeholder=text(lang, "placeholder")),
         )
 
 
@@ -140,33 +176,42 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
     with gr.Blocks(title=text("en", "title"), analytics_enabled=False, fill_height=True) as demo:
         header = gr.Markdown(header_markdown("en"))
         lang = gr.Radio(language_choices("en"), value="auto", label=text("en", "language_label"))
+        names = ctx.collections.names()  # a selector when the store holds several collections (forums)
+        collection = gr.Dropdown(names, value=names[0], label=text("en", "collection_label"), visible=len(names) > 1)
         answers = gr.State({})
         chatbot = gr.Chatbot(  # no shown label, no share/copy-all toolbar: they float over the top message
-            label=text("en", "chat_label"), show_label=False, buttons=["copy"],
+            label=text("en", "chat_label"), show_label=False, buttons=["copy"], elem_id=CHAT_ID, autoscroll=False,
             placeholder=text("en", "empty_chat"), scale=1, min_height=360,
             sanitize_html=True, allow_tags=False, latex_delimiters=[], feedback_options=("Like", "Dislike"),
         )
         textbox = gr.Textbox(
-            placeholder=text("en", "placeholder"), show_label=False, submit_btn=True, stop_btn=True,
+            label=text("en", "question_label"), placeholder=text("en", "placeholder"), show_label=False,
+            submit_btn=True, stop_btn=True,
             max_length=ctx.settings.max_question_chars, lines=1, max_lines=6,
         )
 
-        async def chat(message: str, history: list[dict], lang: str, answers: dict, request: gr.Request):
-            async with aclosing(handlers.chat(message, history, lang, answers, request)) as pieces:
+        async def chat(message: str, history: list[dict], lang: str, answers: dict, collection: str | None,
+                       request: gr.Request):
+            async with aclosing(handlers.chat(message, history, lang, answers, request, collection)) as pieces:
                 async for item in pieces:
                     yield item
 
         gr.ChatInterface(
-            chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers], additional_outputs=[answers],
-            examples=[[q["text"], None, None] for q in handlers.examples("en")], api_name="chat",
+            chat, chatbot=chatbot, textbox=textbox, additional_inputs=[lang, answers, collection],
+            additional_outputs=[answers], examples=[[q["text"], None, None, None] for q in handlers.examples("en")],
+            api_name="chat",
             concurrency_limit=4, fill_height=True,
         )
         chatbot.like(handlers.feedback, [answers], None, api_visibility="undocumented")
         relabel_outputs = [header, lang, chatbot, textbox]
         for trigger in (lang.change, demo.load):
-            trigger(handlers.relabel, [lang], relabel_outputs, api_visibility="undocumented", queue=False).then(
+            trigger(handlers.relabel_collections, [lang], [collection], api_visibility="undocumented", queue=False)
+        for trigger in (lang.change, demo.load, collection.change):  # the examples follow the collection too
+            trigger(handlers.relabel, [lang, collection], relabel_outputs, api_visibility="undocumented",
+                    queue=False).then(
                 None, [header], None, js=TITLE_FROM_HEADER_JS, api_visibility="undocumented", queue=False
             )
+        demo.load(None, None, None, js=SCROLL_TO_QUESTION_JS, api_visibility="undocumented", queue=False)
     return demo
 
 
