@@ -37,8 +37,11 @@ def check_collection_name(name: str, default: str | None) -> str:
 
 
 def collection_settings(settings: Settings, name: str) -> Settings:
-    """The settings that open collection `name` (open_index(collection_settings(...)))."""
-    return settings.model_copy(update={"collection": check_collection_name(name, settings.collection)})
+    """The settings that open collection `name` (open_index(collection_settings(...))); its staff uploads are kept
+    in a folder of its own, under the default collection's, since two collections may hold files of one name."""
+    if check_collection_name(name, settings.collection) == settings.collection:
+        return settings
+    return settings.model_copy(update={"collection": name, "upload_dir": settings.uploads_path / name})
 
 
 def stored_collections(settings: Settings, client=None) -> list[str]:

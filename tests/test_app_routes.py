@@ -23,8 +23,10 @@ def app(tmp_path_factory):
 def test_healthz_counts_the_seeded_sample_documents(http):
     response = http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "documents": 5, "chunks": response.json()["chunks"], "provisional": 0}
-    assert response.json()["chunks"] > 5
+    chunks = response.json()["chunks"]
+    counts = {"documents": 5, "chunks": chunks, "provisional": 0}
+    assert response.json() == {"status": "ok", **counts, "collections": {"forum": counts}}  # one, the default
+    assert chunks > 5
 
 
 def test_ask_answers_with_numbered_sources_named_by_file_and_linked(http):

@@ -10,13 +10,16 @@ from dataclasses import replace
 from pathlib import PurePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot import LANG_CHOICES, Answer, Source
 from faults import BackendUnavailable
+from store.collections import MAX_COLLECTION_CHARS
+from web.collections import Forum
 from web.context import Context, WebContext
+from web.security import origin_allowed
 from web.ui_text import served_language_from_accept
 from web.viewer import link_sources
 
@@ -44,6 +47,10 @@ class AskRequest(BaseModel):
     history: list[ChatTurn] = Field(
         default_factory=list, max_length=200, description="Earlier messages of this conversation, oldest first."
     )
+    collection: str | None = Field(
+        None, max_length=MAX_COLLECTION_CHARS, description="The collection (one forum's documents) to answer from; "
+        "left out: the default one. Retrieval never leaves it. One the server does not hold is a 404.",
+    )
 
     @field_validator("lang", "history", mode="before")
     @classmethod
@@ -66,6 +73,18 @@ def question_language_prior(
 UiLanguage = Annotated[str | None, Depends(question_language_prior)]
 
 
+def asked_forum(body: AskRequest, request: Request, ctx: WebContext) -> Forum:
+    """The collection a question asks: 404 when the store has none of that name, 403 when the request's Origin is
+    allowed to ask other collections only (settings.collections' allowed_origins)."""
+    forum = ctx.forum(body.collection)
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, request.headers.get("host"),
+                                                 ctx.settings.origins_for(forum.name)):
+        raise HTTPException(403, f"requests from the origin '{origin[:200]}' may not ask the collection "
+                                 f"'{forum.name}'; the site owner can allow it in FORUMQA_COLLECTIONS")
+    return forum
+
+
 def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     keep = ctx.settings.max_history_messages
     turns = body.history[-keep:] if keep else []
@@ -76,16 +95,17 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
     "/api/ask", response_model=Answer,  # body size and rate limits: web.request_limits, web.rate_limits
     summary="Answer a question with its sources",
 )
-def ask(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> Answer:
-    answer = ctx.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
+def ask(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLanguage) -> Answer:
+    forum = asked_forum(body, request, ctx)
+    answer = forum.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
     ctx.questions.record(answer, "api")  # the opt-in question log; never fails or waits
-    return public_answer(answer)
+    return public_answer(answer, ctx.collections.link_name(forum.name))
 
 
-def public_answer(answer: Answer) -> Answer:
+def public_answer(answer: Answer, collection: str | None = None) -> Answer:
     """The answer as visitors get it: each source named by its file name, never by its path on the server, and
-    linked to its evidence in the viewer (web.viewer)."""
-    answer = link_sources(answer)
+    linked to its evidence in the viewer (web.viewer), in `collection` (None: the default one)."""
+    answer = link_sources(answer, collection)
 
     def public(source: Source) -> Source:
         return replace(source, source=PurePath(source.source).name)
@@ -98,23 +118,25 @@ def sse_event(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _event(piece: str | Answer, on_answer: Callable[[Answer], object] | None = None) -> str:
+def _event(piece: str | Answer, on_answer: Callable[[Answer], object] | None = None,
+           collection: str | None = None) -> str:
     if isinstance(piece, Answer):
         if on_answer is not None:
             on_answer(piece)
-        return sse_event("final", public_answer(piece).to_dict())
+        return sse_event("final", public_answer(piece, collection).to_dict())
     return sse_event("token", {"text": piece})
 
 
 async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer],
-                        on_answer: Callable[[Answer], object] | None = None) -> AsyncIterator[str]:
-    """`token` events with text pieces, then one `final` event with the whole answer (sources included), which is
-    given to `on_answer` first. When the client goes away, the stream is cancelled where it waits, which closes the
-    model's request at once."""
+                        on_answer: Callable[[Answer], object] | None = None,
+                        collection: str | None = None) -> AsyncIterator[str]:
+    """`token` events with text pieces, then one `final` event with the whole answer (sources included, linked in
+    `collection`, None for the default one), which is given to `on_answer` first. When the client goes away, the
+    stream is cancelled where it waits, which closes the model's request at once."""
     try:
-        yield _event(first, on_answer)
+        yield _event(first, on_answer, collection)
         async for piece in pieces:
-            yield _event(piece, on_answer)
+            yield _event(piece, on_answer, collection)
     except BackendUnavailable as exc:  # the status line is already sent: the fault travels as an event
         log.warning("streaming an answer stopped: %s", exc)
         yield sse_event("error", {"detail": exc.public_reason})
@@ -135,29 +157,36 @@ async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer]
                        "(as /api/ask returns it), or `event: error` with {\"detail\": ...}.",
     }},
 )
-async def chat(body: AskRequest, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
-    ctx.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
-    pieces = ctx.qa.astream(body.question, body.lang, _history(body, ctx), ui_lang)
+async def chat(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
+    forum = asked_forum(body, request, ctx)
+    forum.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
+    pieces = forum.qa.astream(body.question, body.lang, _history(body, ctx), ui_lang)
     try:
         first = await anext(pieces)  # retrieval and the model's first piece: a backend fault is still a 503
     except BaseException:
         await pieces.aclose()
         raise
     return StreamingResponse(
-        answer_events(first, pieces, lambda answer: ctx.questions.record(answer, "stream")),
+        answer_events(first, pieces, lambda answer: ctx.questions.record(answer, "stream"),
+                      ctx.collections.link_name(forum.name)),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-@router.get("/healthz", summary="Liveness and index size")
+@router.get("/healthz", summary="Liveness and index size, in all and per collection")
 def healthz(ctx: Context):
     try:
-        records = ctx.index.documents(fresh=False)
-        chunks = ctx.index.chunk_total()
+        counts = {forum.name: _counts(forum) for forum in ctx.collections.all()}
     except Exception as exc:
         log.warning("health check: the index cannot be read: %s", exc)
         return JSONResponse({"status": "unavailable", "detail": "the index cannot be read"}, status_code=503)
+    total = {key: sum(c[key] for c in counts.values()) for key in ("documents", "chunks", "provisional")}
+    return {"status": "ok", **total, "collections": counts}
+
+
+def _counts(forum: Forum) -> dict[str, int]:
+    records = forum.index.documents(fresh=False)
     # provisional: documents searchable with their fast vectors only, waiting for `python -m ingest --refine`
     provisional = sum(r.vectors == "provisional" for r in records)
-    return {"status": "ok", "documents": len(records), "chunks": chunks, "provisional": provisional}
+    return {"documents": len(records), "chunks": forum.index.chunk_total(), "provisional": provisional}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,8 @@ from bot import ForumQA
 from ingest.pipeline import ingest_paths
 from settings import Settings
 from store import ChromaIndex, StoreLocked, open_index
+from store.collections import stored_collections
+from web.collections import Forum, ForumCollections
 from web.feedback import FeedbackLog
 from web.question_recorder import QuestionRecorder
 from web.uploads import clean_staged_uploads
@@ -24,15 +26,24 @@ log = logging.getLogger(__name__)
 class WebContext:
     settings: Settings
     index: ChromaIndex
-    qa: ForumQA
+    qa: ForumQA  # of the default collection, as `index`
+    collections: ForumCollections = field(init=False)  # every collection, by name
     feedback: FeedbackLog
     questions: QuestionRecorder  # the opt-in question log (settings.question_log)
+
+    def __post_init__(self) -> None:
+        default = Forum(self.settings.collection, self.settings, self.index, self.qa)
+        self.collections = ForumCollections(self.settings, default)
+
+    def forum(self, name: str | None) -> Forum:
+        """The collection `name` (None: the default); UnknownCollection when the store has none of that name."""
+        return self.collections.get(name)
 
 
 def seed_sample_corpus(index: ChromaIndex, settings: Settings) -> int:
     """Ingest the bundled sample corpus into an empty store, so a fresh install can answer at once."""
-    if index.documents():
-        return 0
+    if index.documents() or stored_collections(settings, index.client) != [settings.collection]:
+        return 0  # documents, or other collections (python -m ingest --collection): not a fresh install
     if not settings.sample_dir.is_dir():
         log.warning("the store is empty and the sample corpus %s is missing", settings.sample_dir)
         return 0
@@ -60,7 +71,8 @@ def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Th
 
     def run() -> None:
         try:
-            ctx.qa.ask("forum", "en")
+            for forum in ctx.collections.all():  # the default first
+                forum.qa.ask("forum", "en")
         except Exception as exc:  # a failed warm-up only means a slower first answer
             log.warning("warm-up question failed: %s", exc)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -14,6 +16,7 @@ from starlette.datastructures import UploadFile
 from ingest.decoding import decode_text
 from ingest.errors import IngestError
 from store import MAX_TITLE_CHARS, is_document_id, write_lock
+from store.collections import MAX_COLLECTION_CHARS
 from web.context import Context
 from web.security import check_admin_key
 from web.uploads import UploadTooLarge, is_uploaded, store_uploads
@@ -30,21 +33,34 @@ _SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy":
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
+# Which collection a route acts on: the default one when left out; one the store does not hold is a 404.
+CollectionName = Annotated[str | None, Query(
+    max_length=MAX_COLLECTION_CHARS, description="The collection (one forum's documents); default: the default one. "
+    "An upload into a collection that does not exist yet creates it.",
+)]
+
 
 def require_admin(request: Request, ctx: Context) -> None:
     check_admin_key(ctx.settings, request, request.app.state.admin_limiter)
 
 
-def file_url(doc_id: str) -> str:
-    """The public link to a stored document's file (document_file), or "" for what is not a document id."""
-    return f"{router.prefix}/{doc_id}/file" if is_document_id(doc_id) else ""
+def collection_query(collection: str | None) -> str:
+    """"?collection=NAME" for a collection named in a link, "" for the default one (None)."""
+    return f"?{urlencode({'collection': collection})}" if collection else ""
+
+
+def file_url(doc_id: str, collection: str | None = None) -> str:
+    """The public link to a stored document's file (document_file), or "" for what is not a document id.
+    `collection`: None for the default one."""
+    return f"{router.prefix}/{doc_id}/file{collection_query(collection)}" if is_document_id(doc_id) else ""
 
 
 @router.get("", dependencies=[Depends(require_admin)], summary="List stored documents (admin key)")
-def list_documents(ctx: Context) -> dict:
-    records = ctx.index.documents()
+def list_documents(ctx: Context, collection: CollectionName = None) -> dict:
+    records = ctx.forum(collection).index.documents()
+    named = ctx.collections.link_name(collection)
     return {
-        "documents": [{**r.as_metadata(), "file_url": file_url(r.doc_id)} for r in records],
+        "documents": [{**r.as_metadata(), "file_url": file_url(r.doc_id, named)} for r in records],
         "total": len(records),
         "chunks": sum(r.chunks for r in records),
     }
@@ -57,9 +73,10 @@ def list_documents(ctx: Context) -> dict:
         "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
     }}}}},
 )
-async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
+async def upload_documents(request: Request, ctx: Context, collection: CollectionName = None) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the files as multipart/form-data, in one or more fields named 'files'")
+    forum = ctx.collections.get(collection, create=True)  # behind the admin key: may start a collection
     form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=20)
     try:
         uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
@@ -67,7 +84,7 @@ async def upload_documents(request: Request, ctx: Context) -> JSONResponse:
             raise HTTPException(422, "no files: send one or more files in multipart fields named 'files'")
         files = [(upload.filename or "upload", upload.file) for upload in uploads]
         try:
-            outcomes = await run_in_threadpool(store_uploads, files, ctx.index, ctx.settings)
+            outcomes = await run_in_threadpool(store_uploads, files, forum.index, forum.settings)
         except UploadTooLarge as exc:
             raise HTTPException(413, str(exc)) from exc
     finally:
@@ -88,32 +105,34 @@ class DocumentChange(BaseModel):
 
 
 @router.patch("/{doc_id}", dependencies=[Depends(require_admin)], summary="Change a document's title (admin key)")
-def change_document(doc_id: str, change: DocumentChange, ctx: Context) -> dict:
+def change_document(doc_id: str, change: DocumentChange, ctx: Context, collection: CollectionName = None) -> dict:
+    forum = ctx.forum(collection)
     with write_lock(ctx.settings):
-        record = ctx.index.set_title(doc_id, change.title) if is_document_id(doc_id) else None
+        record = forum.index.set_title(doc_id, change.title) if is_document_id(doc_id) else None
     if record is None:
         raise HTTPException(404, f"no document with id '{doc_id[:40]}'")
-    return {**record.as_metadata(), "file_url": file_url(record.doc_id)}
+    return {**record.as_metadata(), "file_url": file_url(record.doc_id, ctx.collections.link_name(collection))}
 
 
 @router.delete("/{doc_id}", dependencies=[Depends(require_admin)], summary="Remove a document (admin key)")
-def delete_document(doc_id: str, ctx: Context) -> dict:
+def delete_document(doc_id: str, ctx: Context, collection: CollectionName = None) -> dict:
+    forum = ctx.forum(collection)
     with write_lock(ctx.settings):
-        record = ctx.index.document(doc_id) if is_document_id(doc_id) else None
+        record = forum.index.document(doc_id) if is_document_id(doc_id) else None
         if record is None:
             raise HTTPException(404, f"no document with id '{doc_id[:40]}'")
-        ctx.index.remove_document(doc_id)
+        forum.index.remove_document(doc_id)
         file_removed = False
-        if is_uploaded(record.source, ctx.settings):  # staff-uploaded copies go; files ingested by path stay
+        if is_uploaded(record.source, forum.settings):  # staff-uploaded copies go; files ingested by path stay
             Path(record.source).unlink(missing_ok=True)
             file_removed = True
     return {"deleted": doc_id, "title": record.title, "source": record.source, "file_removed": file_removed}
 
 
 @router.get("/{doc_id}/file", summary="The file of a stored document (public: sources link here)")
-def document_file(doc_id: str, ctx: Context) -> Response:
-    """Only files of documents in the store's registry are served, by id; a path never comes from the request."""
-    record = ctx.index.document(doc_id) if is_document_id(doc_id) else None
+def document_file(doc_id: str, ctx: Context, collection: CollectionName = None) -> Response:
+    """Only files of documents in the collection's registry are served, by id; a path never comes from the request."""
+    record = ctx.forum(collection).index.document(doc_id) if is_document_id(doc_id) else None
     path = Path(record.source) if record else None
     if path is None or not path.is_file():
         raise HTTPException(404, "no such document")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from bot import InvalidQuestion
 from faults import BackendUnavailable
 from store import StoreError, StoreLocked, StoreUnavailable
+from store.collections import InvalidCollectionName, UnknownCollection
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ async def invalid_question(request: Request, exc: InvalidQuestion) -> JSONRespon
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
     if isinstance(exc, StoreUnavailable):
         return await backend_unavailable(request, exc)
-    return JSONResponse({"detail": str(exc)}, status_code=409 if isinstance(exc, StoreLocked) else 500)
+    status = {StoreLocked: 409, UnknownCollection: 404, InvalidCollectionName: 422}.get(type(exc), 500)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
 async def backend_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:

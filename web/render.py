@@ -35,11 +35,11 @@ def _source_label(s: Source) -> str:
     return f"{link} ({escape_markdown(s.language)}{where})"
 
 
-def render_answer(answer: Answer, ui_lang: str) -> str:
+def render_answer(answer: Answer, ui_lang: str, collection: str | None = None) -> str:
     """The answer, the sources it cites numbered as it cites them, and below a rule, in small type, the other
     documents retrieval found (titles only, unnumbered, so they never read as citations). Each title links to
-    its evidence in the viewer."""
-    answer = link_sources(answer)
+    its evidence in the viewer (in `collection`, None for the default one)."""
+    answer = link_sources(answer, collection)
     parts = [escape_markdown(answer.answer)]
     if answer.sources:
         lines = [f"**{text(ui_lang, 'sources')}**", ""]

@@ -40,20 +40,27 @@ def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+def origin_allowed(origin: str, host: str | None, allowed: list[str] | set[str]) -> bool:
+    """Whether a browser request from `origin` may be served: an allowed origin ("*" allows any), or this server
+    itself (the Host the request came to)."""
+    normalized, allowed = _normalize_origin(origin), {_normalize_origin(o) for o in allowed}
+    if "*" in allowed or normalized in allowed:
+        return True
+    return bool(host) and normalized != "null" and urlsplit(normalized).netloc == host.lower()
+
+
 class OriginCheckMiddleware:
     """Refuses /api requests whose Origin header is neither this server nor an allowed origin (403).
 
-    CORS alone only stops a browser from *reading* a response; this stops the request from being served."""
+    CORS alone only stops a browser from *reading* a response; this stops the request from being served. An origin
+    allowed for one collection only (settings.collections) passes here; the routes that ask check the collection."""
 
     def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
         self.app = app
         self.allowed = {_normalize_origin(o) for o in allowed_origins}
 
     def allows(self, origin: str, host: str | None) -> bool:
-        normalized = _normalize_origin(origin)
-        if "*" in self.allowed or normalized in self.allowed:
-            return True
-        return bool(host) and normalized != "null" and urlsplit(normalized).netloc == host.lower()
+        return origin_allowed(origin, host, self.allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_api_path(scope["path"]):
@@ -74,13 +81,13 @@ def add_origin_policy(app: FastAPI, settings: Settings) -> None:
     # Added last = runs first: the Origin check sees a request before CORS answers its preflight.
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.allowed_origins,
+        allow_origins=settings.every_allowed_origin,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type", SESSION_HEADER],
         expose_headers=["Retry-After"],
         max_age=600,
     )
-    app.add_middleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins)
+    app.add_middleware(OriginCheckMiddleware, allowed_origins=settings.every_allowed_origin)
 
 
 class RateLimitStoreUnavailable(BackendUnavailable):

@@ -19,7 +19,7 @@ from bot import Answer, Source
 from bot.citations import quoted_passages
 from store import is_document_id
 from web.context import Context
-from web.documents import file_url
+from web.documents import CollectionName, file_url
 from web.passages import Passage, quote_spans, readable_passages
 
 MAX_QUOTES = 4
@@ -51,22 +51,24 @@ _HEADERS = {
 router = APIRouter()
 
 
-def evidence_url(doc_id: str, quotes: list[str], page: int | None = None) -> str:
+def evidence_url(doc_id: str, quotes: list[str], page: int | None = None, collection: str | None = None) -> str:
     """The viewer's link for a document with these quotes highlighted (#page=N for a PDF page); "" for what is
-    not a document id."""
+    not a document id. `collection`: the document's, None for the default one."""
     if not is_document_id(doc_id):
         return ""
     kept = [q.strip()[:MAX_QUOTE_CHARS] for q in quotes if q.strip()][:MAX_QUOTES]
-    query = urlencode([("q", q) for q in kept])
+    query = urlencode([("q", q) for q in kept] + ([("collection", collection)] if collection else []))
     return f"/view/{doc_id}" + (f"?{query}" if query else "") + (f"#page={page}" if isinstance(page, int) else "")
 
 
-def link_sources(answer: Answer) -> Answer:
-    """Every source linked to its evidence: the passages the answer quotes from it, else its snippet."""
+def link_sources(answer: Answer, collection: str | None = None) -> Answer:
+    """Every source linked to its evidence: the passages the answer quotes from it, else its snippet.
+    `collection`: the answer's, None for the default one."""
 
     def linked(source: Source) -> Source:
         quotes = quoted_passages(answer.answer, source.n) if source.n else []
-        return replace(source, url=evidence_url(source.doc_id, quotes or [source.snippet.strip("… ")], source.page))
+        quotes = quotes or [source.snippet.strip("… ")]
+        return replace(source, url=evidence_url(source.doc_id, quotes, source.page, collection))
 
     return replace(answer, sources=[linked(s) for s in answer.sources],
                    also_retrieved=[linked(s) for s in answer.also_retrieved])
@@ -94,18 +96,21 @@ def _body(passages: list[Passage], quotes: list[str]) -> str:
 
 
 @router.get("/view/{doc_id}", include_in_schema=False)
-def view_document(doc_id: str, ctx: Context, q: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
-    record = ctx.index.document(doc_id) if is_document_id(doc_id) else None
-    chunks = ctx.index.document_chunks(doc_id) if record else []
+def view_document(doc_id: str, ctx: Context, q: Annotated[list[str] | None, Query()] = None,
+                  collection: CollectionName = None) -> HTMLResponse:
+    index = ctx.forum(collection).index
+    record = index.document(doc_id) if is_document_id(doc_id) else None
+    chunks = index.document_chunks(doc_id) if record else []
     if not chunks:
         raise HTTPException(404, "no such document")
     quotes = [quote[:MAX_QUOTE_CHARS] for quote in (q or [])[:MAX_QUOTES]]
     title = html.escape(record.title or PurePath(record.source).name)
     lang = record.language if record.language.isalpha() and len(record.language) <= 3 else ""
     name = html.escape(PurePath(record.source).name)
+    download = html.escape(file_url(record.doc_id, ctx.collections.link_name(collection)))
     page = (f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
             f"<style>{_STYLE}</style></head>\n<body><header><h1>{title}</h1>"
-            f'<p><a href="{file_url(record.doc_id)}" download>{name}</a></p></header>\n<main>\n'
+            f'<p><a href="{download}" download>{name}</a></p></header>\n<main>\n'
             f"{_body(readable_passages(chunks), quotes)}\n</main><script>{_SCRIPT}</script></body></html>")
     return HTMLResponse(page, headers=_HEADERS)

@@ -1,6 +1,6 @@
 """GET /widget.js: the embeddable chat widget, one static vanilla-JS file (web/static/widget.js), served with the
-server's languages, words, limits and starter questions in place of its CONFIG placeholder, so the widget repeats
-none of them."""
+server's languages, words, limits and starter questions (each collection's) in place of its CONFIG placeholder, so
+the widget repeats none of them."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def widget_config(settings: Settings) -> dict:
         "maxQuestionChars": settings.max_question_chars,
         "maxHistory": settings.max_history_messages,
         "starters": settings.starter_questions,
+        # the collections with starters of their own (settings.collections); data-collection picks one
+        "collectionStarters": {name: settings.starters_for(name) for name, options in settings.collections.items()
+                               if options.starter_questions is not None},
     }
 
 

@@ -36,9 +36,13 @@
   var left = script.getAttribute("data-position") === "bottom-left";
   var title = (script.getAttribute("data-title") || t.title).slice(0, 80);
   var startOpen = /^(|true|1|yes|open)$/i.test(script.getAttribute("data-open") || "no");
-  var STARTERS = (CONFIG.starters || {})[lang] || [];
+  // The collection (one forum's documents) it asks; none: the server's default one.
+  var COLLECTION = script.getAttribute("data-collection") || "";
+  var OWN_STARTERS = CONFIG.collectionStarters || {};
+  var STARTERS = ((COLLECTION && OWN_STARTERS.hasOwnProperty(COLLECTION) ? OWN_STARTERS[COLLECTION] :
+    CONFIG.starters) || {})[lang] || [];
   // One conversation per assistant server and collection, for this tab: sessionStorage is the host site's.
-  var CHAT_KEY = "forumqa-widget-chat:" + API_BASE + "#" + (script.getAttribute("data-collection") || "");
+  var CHAT_KEY = "forumqa-widget-chat:" + API_BASE + "#" + COLLECTION;
 
   function sessionId() {
     var key = "forumqa-widget-session", id = null;
@@ -209,7 +213,7 @@
   async function errorMessage(response) {
     if (response.status === 429) return t.rate;
     if (response.status === 403) return t.forbidden;
-    if (response.status === 400 || response.status === 413 || response.status === 422) {
+    if ([400, 404, 413, 422].indexOf(response.status) >= 0) {  // 404: no such collection
       var detail = "";
       try { detail = String((await response.json()).detail || ""); } catch (e) { /* not JSON */ }
       return t.invalid + detail.slice(0, 300);
@@ -245,12 +249,13 @@
     addMessage("user", question);
     var pending = addMessage("bot pending", t.thinking);
     announcer.textContent = t.thinking;
-    var response;
+    var response, request = { question: question, lang: "auto", history: recent(history) };
+    if (COLLECTION) request.collection = COLLECTION;
     try {
       response = await fetch(API_BASE + "/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Session-Id": SESSION, "Accept-Language": lang },
-        body: JSON.stringify({ question: question, lang: "auto", history: recent(history) })
+        body: JSON.stringify(request)
       });
     } catch (e) {
       // A refused CORS preflight looks like a network error; a no-cors probe tells the two apart.

@@ -1,0 +1,171 @@
+"""Collections over HTTP, in process (FastAPI TestClient, fake embedder and answerer, a real Chroma store in a temp
+folder): two forums in one store, each asked through `collection`, never answered from the other's documents;
+an unknown collection is a clear 404 (a malformed name a 422) and creates nothing; /healthz, the staff routes, the
+viewer, the allowed origins, the widget's starters and the chat follow the collection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+from fixtures_builders import write_txt
+from support import build_settings
+from web_fixtures import parse_sse
+
+from ingest.pipeline import ingest_paths
+from store import open_index
+from store.collections import collection_settings, stored_collections
+from web.server import create_app
+from web.widget import widget_source
+
+ADMIN_KEY = "staff-key-for-collection-tests-0123"
+KEY = {"X-API-Key": ADMIN_KEY}
+ALPHA_SITE, BETA_SITE = "https://alpha.example", "https://beta.example"
+QUESTION = "Where did the forum meet and what did it discuss?"
+REPORTS = {
+    "alpha": {"alpha-lima.txt": "Alpha Forum in Lima\n\nThe alpha forum met in Lima in 2024. It discussed copper "
+                                "mining, smelters and the Andean railway.\n",
+              "alpha-cusco.txt": "Alpha Forum workshop in Cusco\n\nThe alpha forum held a workshop in Cusco about "
+                                 "tourism and heritage sites.\n"},
+    "beta": {"beta-quito.txt": "Beta Forum in Quito\n\nThe beta forum met in Quito in 2025. It discussed fisheries, "
+                               "ports and the Pacific shipping lanes.\n"},
+}
+
+
+def build_store(folder) -> object:
+    """A store with two collections (alpha, beta) and an empty default one; returns its settings."""
+    settings = build_settings(folder, embedder="fake", answerer="fake", rate_limit="1000/minute",
+                              admin_api_key=ADMIN_KEY, sample_dir=folder / "no-sample",
+                              collections={"alpha": {"allowed_origins": [ALPHA_SITE],
+                                                     "starter_questions": {"en": ["Where did alpha meet?"]}},
+                                           "beta": {"allowed_origins": [BETA_SITE]}})
+    for name, files in REPORTS.items():
+        paths = [write_txt(folder / "reports" / name / file, text) for file, text in files.items()]
+        own = collection_settings(settings, name)
+        report = ingest_paths(paths, open_index(own), own)
+        assert not report.failed
+    return settings
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    return create_app(build_store(tmp_path_factory.mktemp("collections")))
+
+
+def titles(answer: dict) -> set[str]:
+    return {s["title"] for s in answer["sources"] + answer["also_retrieved"]}
+
+
+def own_titles(name: str) -> set[str]:
+    return {text.split("\n", 1)[0] for text in REPORTS[name].values()}
+
+
+@pytest.mark.parametrize(("asked", "other"), [("alpha", "beta"), ("beta", "alpha")])
+def test_a_collection_answers_from_its_own_documents_only(http, asked, other):
+    response = http.post("/api/ask", json={"question": QUESTION, "collection": asked})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["sources"] and titles(answer) <= own_titles(asked)
+    assert not titles(answer) & own_titles(other)
+    for source in answer["sources"]:  # the evidence opens in the asked collection, not the default one
+        assert source["url"].startswith(f"/view/{source['doc_id']}?q=") and f"collection={asked}" in source["url"]
+        page = http.get(source["url"])
+        assert page.status_code == 200 and source["title"] in page.text
+        assert f'/api/documents/{source["doc_id"]}/file?collection={asked}' in page.text
+        assert http.get(f"/view/{source['doc_id']}?collection={other}").status_code == 404
+
+
+def test_the_streamed_answer_stays_in_its_collection_too(http):
+    with http.stream("POST", "/api/chat", json={"question": QUESTION, "collection": "beta"}) as response:
+        assert response.status_code == 200
+        events = parse_sse("".join(response.iter_text()))
+    name, final = events[-1]
+    assert name == "final" and final["sources"] and titles(final) <= own_titles("beta")
+
+
+def test_the_default_collection_answers_without_a_collection_and_holds_neither(http):
+    answer = http.post("/api/ask", json={"question": QUESTION}).json()
+    assert not titles(answer) & (own_titles("alpha") | own_titles("beta"))
+
+
+@pytest.mark.parametrize("route", ["/api/ask", "/api/chat"])
+def test_an_unknown_collection_is_a_404_a_malformed_one_a_422_and_neither_is_created(http, app, route):
+    before = stored_collections(app.state.context.settings)
+    unknown = http.post(route, json={"question": QUESTION, "collection": "nowhere"})
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "no collection named 'nowhere'"
+    for bad in ("Bad-Name", "../alpha", "a", "x" * 41, ""):
+        response = http.post(route, json={"question": QUESTION, "collection": bad})
+        assert response.status_code == 422, (bad, response.text)
+        assert "collection" in response.json()["detail"]
+    assert stored_collections(app.state.context.settings) == before == ["forum", "alpha", "beta"]
+
+
+def test_healthz_counts_per_collection(http):
+    health = http.get("/healthz").json()
+    counts = {name: c["documents"] for name, c in health["collections"].items()}
+    assert counts == {"forum": 0, "alpha": 2, "beta": 1}
+    assert health["documents"] == 3 and health["chunks"] == sum(c["chunks"] for c in health["collections"].values())
+
+
+def test_staff_routes_take_the_collection(http):
+    listed = http.get("/api/documents", params={"collection": "beta"}, headers=KEY).json()
+    assert [d["title"] for d in listed["documents"]] == ["Beta Forum in Quito"]
+    assert listed["documents"][0]["file_url"].endswith("/file?collection=beta")
+    assert http.get("/api/documents", params={"collection": "nowhere"}, headers=KEY).status_code == 404
+    doc_id = listed["documents"][0]["doc_id"]
+    renamed = http.patch(f"/api/documents/{doc_id}", params={"collection": "alpha"}, json={"title": "x"},
+                         headers=KEY)
+    assert renamed.status_code == 404  # beta's document is not in alpha
+
+    # An upload may start a collection (behind the admin key); it is then asked like the others.
+    files = {"files": ("gamma-santiago.txt", b"Gamma Forum in Santiago\n\nThe gamma forum met in Santiago "
+                                             b"to discuss lithium and solar power.\n", "text/plain")}
+    uploaded = http.post("/api/documents", params={"collection": "gamma"}, files=files, headers=KEY)
+    assert uploaded.status_code == 200 and uploaded.json()["added"] == 1, uploaded.text
+    answer = http.post("/api/ask", json={"question": QUESTION, "collection": "gamma"}).json()
+    assert titles(answer) == {"Gamma Forum in Santiago"}
+    gamma_id = answer["sources"][0]["doc_id"]
+    assert http.get(f"/api/documents/{gamma_id}/file", params={"collection": "gamma"}).status_code == 200
+    deleted = http.delete(f"/api/documents/{gamma_id}", params={"collection": "gamma"}, headers=KEY)
+    assert deleted.status_code == 200 and deleted.json()["file_removed"] is True
+
+
+def test_a_site_allowed_for_one_collection_may_ask_that_one_only(http):
+    def ask(origin: str, collection: str | None) -> int:
+        body = {"question": QUESTION, **({"collection": collection} if collection else {})}
+        return http.post("/api/ask", json=body, headers={"Origin": origin}).status_code
+
+    assert ask(ALPHA_SITE, "alpha") == 200 and ask(BETA_SITE, "beta") == 200
+    assert ask(ALPHA_SITE, "beta") == 403 and ask(ALPHA_SITE, None) == 403 and ask(BETA_SITE, "alpha") == 403
+    assert ask("https://elsewhere.example", "alpha") == 403
+    preflight = http.options("/api/chat", headers={"Origin": ALPHA_SITE, "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == ALPHA_SITE
+
+
+def test_the_widget_gets_each_collections_own_starters(app):
+    source = widget_source(app.state.context.settings)
+    config = json.loads(re.search(r"var CONFIG = (\{.*\});\n", source).group(1))
+    assert config["collectionStarters"] == {"alpha": {"en": ["Where did alpha meet?"]}}  # beta has none of its own
+    assert set(config["starters"]) == {"zh", "es", "en"}  # the deployment's, for the others
+    assert len(source.encode("utf-8")) < 30 * 1024
+
+
+def test_the_chat_selects_a_collection_when_there_are_several(app):
+    from web.chat_ui import ChatHandlers, build_chat_ui
+
+    ctx = app.state.context
+    handlers = ChatHandlers(ctx)
+
+    async def steps(collection):
+        return [step async for step in handlers.chat(QUESTION, [], "en", {}, None, collection)]
+
+    shown, answers = asyncio.run(steps("beta"))[-1]
+    assert "Beta Forum in Quito" in shown and "Alpha" not in shown and "collection=beta" in shown
+    assert [e["text"] for e in handlers.examples("en", "alpha")] == ["Where did alpha meet?"]
+    config = build_chat_ui(ctx).get_config_file()
+    dropdowns = [c["props"] for c in config["components"] if c["type"] == "dropdown"]
+    assert len(dropdowns) == 1 and dropdowns[0]["visible"] is True
+    assert [choice[1] for choice in dropdowns[0]["choices"]][:3] == ["forum", "alpha", "beta"]
