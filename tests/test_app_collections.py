@@ -17,6 +17,7 @@ from web_fixtures import parse_sse
 from ingest.pipeline import ingest_paths
 from store import open_index
 from store.collections import collection_settings, stored_collections
+from store.question_log import open_question_log
 from web.server import create_app
 from web.widget import widget_source
 
@@ -37,7 +38,7 @@ REPORTS = {
 def build_store(folder) -> object:
     """A store with two collections (alpha, beta) and an empty default one; returns its settings."""
     settings = build_settings(folder, embedder="fake", answerer="fake", rate_limit="1000/minute",
-                              admin_api_key=ADMIN_KEY, sample_dir=folder / "no-sample",
+                              admin_api_key=ADMIN_KEY, sample_dir=folder / "no-sample", question_log=True,
                               collections={"alpha": {"allowed_origins": [ALPHA_SITE],
                                                      "starter_questions": {"en": ["Where did alpha meet?"]}},
                                            "beta": {"allowed_origins": [BETA_SITE]}})
@@ -77,12 +78,16 @@ def test_a_collection_answers_from_its_own_documents_only(http, asked, other):
         assert http.get(f"/view/{source['doc_id']}?collection={other}").status_code == 404
 
 
-def test_the_streamed_answer_stays_in_its_collection_too(http):
-    with http.stream("POST", "/api/chat", json={"question": QUESTION, "collection": "beta"}) as response:
+def test_the_streamed_answer_stays_in_its_collection_too_and_is_logged_with_it(http, app):
+    with http.stream("POST", "/api/chat", json={"question": "Streamed to beta?", "collection": "beta"}) as response:
         assert response.status_code == 200
         events = parse_sse("".join(response.iter_text()))
     name, final = events[-1]
     assert name == "final" and final["sources"] and titles(final) <= own_titles("beta")
+    recorder = app.state.context.questions
+    assert recorder.flush()
+    logged = [e for e in open_question_log(app.state.context.settings).entries() if e.question == "Streamed to beta?"]
+    assert [e.collection for e in logged] == ["beta"]
 
 
 def test_the_default_collection_answers_without_a_collection_and_holds_neither(http):

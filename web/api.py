@@ -98,7 +98,7 @@ def _history(body: AskRequest, ctx: WebContext) -> list[dict]:
 def ask(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLanguage) -> Answer:
     forum = asked_forum(body, request, ctx)
     answer = forum.qa.ask(body.question, body.lang, _history(body, ctx), ui_lang)
-    ctx.questions.record(answer, "api")  # the opt-in question log; never fails or waits
+    ctx.questions.record(answer, "api", forum.name)  # the opt-in question log; never fails or waits
     return public_answer(answer, ctx.collections.link_name(forum.name))
 
 
@@ -167,7 +167,7 @@ async def chat(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLang
         await pieces.aclose()
         raise
     return StreamingResponse(
-        answer_events(first, pieces, lambda answer: ctx.questions.record(answer, "stream"),
+        answer_events(first, pieces, lambda answer: ctx.questions.record(answer, "stream", forum.name),
                       ctx.collections.link_name(forum.name)),
         media_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -108,7 +108,7 @@ class ChatHandlers:
         try:
             async for piece in pieces:
                 if isinstance(piece, Answer):
-                    entry = self.ctx.questions.record(piece, "chat")  # the opt-in question log
+                    entry = self.ctx.questions.record(piece, "chat", forum.name)  # the opt-in question log
                     answers[len(history) + 1] = {"question": message, "lang": lang, "answer": piece.to_dict(),
                                                  "entry": entry}
                     shown_in = ui_language(lang) if lang != "auto" else piece.language
