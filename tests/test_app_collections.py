@@ -174,3 +174,5 @@ def test_the_chat_selects_a_collection_when_there_are_several(app):
     dropdowns = [c["props"] for c in config["components"] if c["type"] == "dropdown"]
     assert len(dropdowns) == 1 and dropdowns[0]["visible"] is True
     assert [choice[1] for choice in dropdowns[0]["choices"]][:3] == ["forum", "alpha", "beta"]
+    relabelled = handlers.relabel_collections("es")
+    assert relabelled["label"] == "Foro" and relabelled["visible"] is True and "beta" in relabelled["choices"]

@@ -156,8 +156,12 @@ class ChatHandlers:
         return [{"text": question} for question in starters.get(lang, [])]
 
     def relabel_collections(self, choice: str, request: gr.Request | None = None):
+        """The forum selector in the interface language, with the collections the store holds now (one made
+        since the app started is offered from the next page load); shown when there are several."""
         accept = request.headers.get("accept-language") if request is not None else None
-        return gr.update(label=text(ui_language(choice, accept), "collection_label"))
+        names = self.ctx.collections.names()
+        return gr.update(label=text(ui_language(choice, accept), "collection_label"), choices=names,
+                         visible=len(names) > 1)
 
     def relabel(self, choice: str, request: gr.Request | None = None, collection: str | None = None):
         accept = request.headers.get("accept-language") if request is not None else None
