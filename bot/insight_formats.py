@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from bot.insights import InsightReport
 
-TOPIC_EXAMPLES = 5
+TOPIC_EXAMPLES = 10  # the distinct questions shown per topic
 
 
 def _percent(rate: float | None) -> str:

@@ -40,7 +40,7 @@ class Topic:
         counts: Counter[str] = Counter()
         for _, language, times in self.questions:
             counts[language] += times
-        return dict(counts.most_common())
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     @property
     def label(self) -> str:
