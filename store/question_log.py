@@ -30,8 +30,8 @@ _COLUMNS = "id, at, language, collection, channel, question, answered, cited, an
 
 
 def _timestamp(moment: datetime) -> str:
-    """UTC, to the second, in a form that sorts as text in both databases."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """UTC, to the microsecond (entries keep their order), in a form that sorts as text in both databases."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 @dataclass
@@ -55,7 +55,7 @@ class LoggedQuestion:
 
     @classmethod
     def from_row(cls, row: Sequence) -> LoggedQuestion:
-        at = datetime.strptime(row[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        at = datetime.strptime(row[1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
         return cls(row[0], at, row[2], row[3], row[4], row[5], bool(row[6]), json.loads(row[7]), row[8], row[9])
 
 
