@@ -202,3 +202,69 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     finally:
         stop_process(process)
         log.close()
+
+
+# --- the browser tests' Chromium, pages and screenshots ----------------------------------------------------------
+
+ARTIFACTS_VARIABLE = "FORUMQA_TEST_ARTIFACTS"  # a test knob, not a setting: the autouse fixture leaves it
+_SCREENSHOTS: list[Path] = []
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (Debian's) for the module's tests; the modules are marked web_fixtures.BROWSER_TEST."""
+    from web_fixtures import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator[Callable[..., object]]:
+    """new_page(**context_options) opens a page in a context of its own (1100x760, en-US unless given); the
+    contexts are closed after the test."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**{"viewport": {"width": 1100, "height": 760}, "locale": "en-US", **options})
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory) -> Path:
+    """Where the browser tests save their screenshots: $FORUMQA_TEST_ARTIFACTS, else `artifacts` in pytest's
+    temporary folder (--basetemp). The run's summary prints it."""
+    chosen = os.environ.get(ARTIFACTS_VARIABLE)
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("artifacts", numbered=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def save_screenshot(artifacts_dir) -> Callable[..., Path]:
+    """save_screenshot(page_or_locator, name) writes artifacts_dir/name.png and returns its path."""
+
+    def save(target, name: str, **options) -> Path:
+        path = artifacts_dir / f"{name}.png"
+        target.screenshot(path=str(path), **options)
+        _SCREENSHOTS.append(path)
+        print(f"screenshot: {path}")
+        return path
+
+    return save
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _SCREENSHOTS:
+        terminalreporter.write_line(f"{len(_SCREENSHOTS)} browser screenshots in {_SCREENSHOTS[0].parent}: "
+                                    + ", ".join(path.name for path in _SCREENSHOTS))

@@ -4,7 +4,7 @@ request off 127.0.0.1 blocked a headless Chromium still renders the operations, 
 from __future__ import annotations
 
 import pytest
-from web_fixtures import BROWSER_TEST, launched_chromium, offline_page, running_app
+from web_fixtures import BROWSER_TEST, offline_page, running_app
 
 pytestmark = BROWSER_TEST
 
@@ -13,12 +13,6 @@ pytestmark = BROWSER_TEST
 def app(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("app-docs"), embedder="fake", answerer="fake") as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 def test_swagger_ui_renders_the_operations_with_the_network_blocked(app, browser):

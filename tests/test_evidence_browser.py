@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fixtures_builders import pdf_bytes
-from web_fixtures import BROWSER_TEST, launched_chromium, running_app, static_site
+from web_fixtures import BROWSER_TEST, running_app, static_site
 
 ADMIN_KEY = "staff-key-for-tests-0123456789"
 TRADE_QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
@@ -45,19 +45,6 @@ def app(tmp_path_factory, site):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="es-ES")
-    yield context.new_page()
-    context.close()
-
-
 def open_cited_source(page, origin: str, question: str):
     """Asks the widget; returns (the first cited source's link, the viewer tab its click opened)."""
     page.goto(f"{origin}/index.html")
@@ -79,20 +66,17 @@ def mark_in_view(viewer) -> bool:
                            " return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }")
 
 
-def test_a_text_citation_opens_the_viewer_on_the_quoted_sentence(app, site, page, tmp_path):
+def test_a_text_citation_opens_the_viewer_on_the_quoted_sentence(app, site, page, save_screenshot):
     link, viewer = open_cited_source(page, site[1], TRADE_QUESTION)
     assert link.get_attribute("href").startswith(f"{app.base_url}/view/")
     assert "518.47" in viewer.locator("mark").first.inner_text()
     assert mark_in_view(viewer)
     assert "Foro de Centros de Pensamiento" in viewer.title()
-    for name, shot in (("widget-answer", page), ("viewer-highlight", viewer)):
-        path = tmp_path / f"{name}.png"
-        shot.screenshot(path=str(path))
-        print(f"{name} screenshot: {path}")
-        assert path.stat().st_size > 10_000
+    for name, shot in (("evidence-widget-answer", page), ("evidence-viewer-highlight", viewer)):
+        assert save_screenshot(shot, name).stat().st_size > 10_000
 
 
-def test_a_pdf_citation_links_to_its_page_and_opens_there(app, site, page, tmp_path):
+def test_a_pdf_citation_links_to_its_page_and_opens_there(app, site, page, save_screenshot):
     link, viewer = open_cited_source(page, site[1], PORT_QUESTION)
     assert link.get_attribute("href").endswith("#page=2")
     assert viewer.url.endswith("#page=2")
@@ -104,9 +88,7 @@ def test_a_pdf_citation_links_to_its_page_and_opens_there(app, site, page, tmp_p
                               " const m = document.querySelector('mark');"
                               " return pages.filter(p => p.compareDocumentPosition(m) & 4).pop().dataset.page; }")
     assert on_page == "2"
-    path = tmp_path / "viewer-pdf-page.png"
-    viewer.screenshot(path=str(path))
-    print(f"viewer-pdf-page screenshot: {path}")
+    save_screenshot(viewer, "evidence-viewer-pdf-page")
 
     viewer.goto(viewer.url.split("?")[0] + "#page=2")  # nothing to mark: the page itself is scrolled to
     viewer.locator('[data-page="2"]').wait_for()

@@ -1,16 +1,14 @@
-"""The embeddable widget and the Gradio chat in a real headless Chromium: a host page on another port holds
-the one script tag, the widget streams an answer with its sources, a page from an origin that is not
-allowed gets an error and no answer, a spent rate limit shows a localized message, and the Gradio chat
-answers in Spanish and saves a like."""
+"""The embeddable widget in a real headless Chromium: a host page on another port holds the one script tag, the
+widget streams an answer with its sources, a page from an origin that is not allowed gets an error and no answer,
+and a spent rate limit shows a localized message. (The Gradio chat's own browser tests: test_chat_browser.)"""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from web_fixtures import BROWSER_TEST, launched_chromium, running_app, static_site
+from web_fixtures import BROWSER_TEST, running_app, static_site
 
 # Per minute, for every way to ask (the widget and the Gradio chat alike), on the rate-limit test's own app: the
 # other tests ask the main app, so the file passes in any order.
@@ -66,27 +64,13 @@ def limited_app(tmp_path_factory, sites):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def ask_widget(page, question: str) -> None:
     box = page.locator("textarea")
     box.fill(question)
     box.press("Enter")
 
 
-def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tmp_path):
+def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, save_screenshot):
     page.goto(f"{sites['allowed']}/index.html")
     page.locator(".launcher").click()
     assert page.locator("textarea").get_attribute("placeholder") == "Escriba su pregunta…"  # <html lang="es">
@@ -100,10 +84,7 @@ def test_the_widget_answers_with_sources_on_an_allowed_site(app, sites, page, tm
     assert source_link.get_attribute("href").startswith(f"{app.base_url}/view/")
     assert source_link.inner_text().strip()
     assert page.locator(".msg.error").count() == 0
-    screenshot = tmp_path / "widget-open.png"
-    page.screenshot(path=str(screenshot))
-    print(f"widget screenshot: {screenshot}")
-    assert screenshot.stat().st_size > 10_000
+    assert save_screenshot(page, "widget-answer").stat().st_size > 10_000
 
 
 def canned_answer_events() -> str:
@@ -154,26 +135,6 @@ def test_a_site_that_is_not_allowed_gets_an_error_and_no_answer(app, sites, page
     assert error.inner_text() == "This website is not allowed to use the assistant."
     assert page.locator(".sources").count() == 0
     assert "518" not in page.locator(".log").inner_text()
-
-
-def test_the_gradio_chat_answers_in_spanish_and_saves_a_like(app, page):
-    page.goto(app.base_url)
-    page.get_by_label("Español").check()
-    page.get_by_text("Asistente de informes del foro").wait_for(timeout=20_000)
-    box = page.get_by_placeholder("Escriba su pregunta…")
-    box.fill(QUESTION)
-    box.press("Enter")
-    link = page.get_by_role("link", name="Foro de Centros de Pensamiento", exact=False).first
-    link.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert "/view/" in link.get_attribute("href")
-    page.get_by_text("518.47", exact=False).first.wait_for()
-    page.get_by_role("button", name="Like", exact=True).last.click()
-    feedback = app.store.parent / "store-feedback.jsonl"
-    deadline = time.monotonic() + 15
-    while not feedback.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
-    assert entry["liked"] is True and entry["question"] == QUESTION and entry["sources"]
 
 
 def test_a_spent_rate_limit_shows_a_localized_message(limited_app, sites, page):

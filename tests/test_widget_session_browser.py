@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from web_fixtures import BROWSER_TEST, launched_chromium
+from web_fixtures import BROWSER_TEST
 
 from settings import Settings
 from web.ui_text import widget_text
@@ -36,12 +36,6 @@ def answer_events(text: str) -> str:
     thirds = [text[: len(text) // 3], text[len(text) // 3: 2 * len(text) // 3], text[2 * len(text) // 3:]]
     tokens = "".join(f"event: token\ndata: {json.dumps({'text': part})}\n\n" for part in thirds)
     return tokens + f"event: final\ndata: {json.dumps(final)}\n\n"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture
@@ -149,7 +143,7 @@ def test_a_starter_question_in_the_pages_language_gets_an_answer(site):
 
 
 def test_answers_are_announced_whole_the_keyboard_reaches_everything_and_axe_finds_nothing_serious(
-        site, tmp_path):
+        site, save_screenshot):
     from axe_playwright_python.sync_playwright import Axe
 
     context, asked = site
@@ -194,6 +188,6 @@ def test_answers_are_announced_whole_the_keyboard_reaches_everything_and_axe_fin
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, results.generate_report()
-    page.screenshot(path=str(tmp_path / "widget-answer.png"))
-    print(f"widget screenshot: {tmp_path / 'widget-answer.png'}; axe: {results.violations_count} violations "
-          f"(none serious), {len(results.response['passes'])} rules passed")
+    save_screenshot(page, "widget-session-answer")
+    print(f"axe: {results.violations_count} violations (none serious), {len(results.response['passes'])} rules "
+          "passed")

@@ -1,5 +1,6 @@
 """Helpers for the web tests: the real app in a subprocess on a free port, a static host site in a thread,
-and a Server-Sent Events parser. (Fixtures live in the test modules; these are plain functions.)"""
+Chromium, and a Server-Sent Events parser. (These are plain functions; the browser tests' shared fixtures, the
+`browser`, its pages and `save_screenshot`, are in conftest.py.)"""
 
 from __future__ import annotations
 
