@@ -7,6 +7,7 @@ from faults import MissingBackend
 from store.question_log import SqlQuestionLog
 
 CONNECT_TIMEOUT_S = 5  # the writer is off the request path, but a report should not hang on a dead server
+STATEMENT_TIMEOUT_MS = 30_000  # nor the writer on a locked table: its queue would fill and drop entries
 
 
 class PostgresQuestionLog(SqlQuestionLog):
@@ -22,7 +23,8 @@ class PostgresQuestionLog(SqlQuestionLog):
             import psycopg
         except ImportError as exc:
             raise MissingBackend("a postgresql:// question log needs: pip install 'psycopg[binary]'") from exc
-        return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, application_name="forumqa")
+        return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, application_name="forumqa",
+                               options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
 
     def __repr__(self) -> str:  # never the URL: it may hold a password
         return "PostgresQuestionLog()"

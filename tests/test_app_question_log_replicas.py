@@ -1,7 +1,8 @@
 """Two app processes over one `chroma run` server write their questions to one PostgreSQL question log
-(settings.question_log_url), and `python -m bot report` reads both. The PostgreSQL server is started here from
-Debian's binaries (package postgresql, installed by .ci/run), in a temp folder, on 127.0.0.1 and a free port; as
-root it runs as the `postgres` user, since PostgreSQL refuses to run as root."""
+(settings.question_log_url), `python -m bot report` reads both, and they answer on while the database is down.
+The PostgreSQL server is started here from Debian's binaries (package postgresql, installed by .ci/run), in a
+temp folder, on 127.0.0.1 and a free port; as root it runs as the `postgres` user, since PostgreSQL refuses to
+run as root."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,8 +62,14 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
             time.sleep(0.2)
 
 
+@dataclass
+class PostgresServer:
+    url: str
+    process: subprocess.Popen
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[PostgresServer]:
     initdb, postgres = postgres_binary("initdb"), postgres_binary("postgres")
     if initdb is None or postgres is None:
         pytest.skip("PostgreSQL is not installed (Debian package postgresql)")
@@ -84,15 +92,15 @@ def postgres_url() -> Iterator[str]:
         url = f"postgresql://forumqa@127.0.0.1:{port}/postgres"
         try:
             _wait_ready(url, process, log)
-            yield url
+            yield PostgresServer(url, process)
         finally:
             stop_process(process)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_the_adapter_votes_and_prunes_in_postgresql(postgres_url):
-    question_log = PostgresQuestionLog(postgres_url)
+def test_the_adapter_votes_and_prunes_in_postgresql(postgres):
+    question_log = PostgresQuestionLog(postgres.url)
     now = datetime.now(UTC)
     question_log.add([LoggedQuestion(f"pg{n}", now - timedelta(days=n), "es", "forum", "api", f"pregunta {n}",
                                      n % 2 == 0, [{"doc_id": "d1", "title": "Informe"}], "respuesta")
@@ -105,7 +113,7 @@ def test_the_adapter_votes_and_prunes_in_postgresql(postgres_url):
     question_log.close()
 
 
-def test_two_app_processes_write_one_postgresql_log_that_the_report_reads(tmp_path, chroma_server, postgres_url):
+def test_two_app_processes_write_one_postgresql_log_that_the_report_reads(tmp_path, chroma_server, postgres):
     ingest = subprocess.run(
         [sys.executable, "-m", "ingest", "--chroma-host", chroma_server.host, "--chroma-port", str(chroma_server.port),
          ROOT / "data" / "sample"], cwd=tmp_path, env=subprocess_env(tmp_path / "ingest-store", embedder="fake"),
@@ -113,7 +121,7 @@ def test_two_app_processes_write_one_postgresql_log_that_the_report_reads(tmp_pa
     )
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
     shared = {"embedder": "fake", "chroma_host": chroma_server.host, "chroma_port": chroma_server.port,
-              "question_log": "true", "question_log_url": postgres_url}
+              "question_log": "true", "question_log_url": postgres.url}
     with ExitStack() as stack:
         apps = []
         for name in ("a", "b"):
@@ -125,7 +133,7 @@ def test_two_app_processes_write_one_postgresql_log_that_the_report_reads(tmp_pa
         report = None
         for _ in range(60):  # each app's writer thread writes within moments
             result = subprocess.run(
-                [sys.executable, "-m", "bot", "report", "--log-url", postgres_url, "--since", "1d", "--format",
+                [sys.executable, "-m", "bot", "report", "--log-url", postgres.url, "--since", "1d", "--format",
                  "json", "--embedder", "fake"], cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True,
                 timeout=120, stdin=subprocess.DEVNULL,
             )
@@ -138,4 +146,16 @@ def test_two_app_processes_write_one_postgresql_log_that_the_report_reads(tmp_pa
         assert report["languages"] == {"es": 3, "zh": 2, "en": 2}
         for app in apps:
             assert "question log:" not in app.log_tail(20_000)  # no write failed, in either process
+
+        # The database goes down: questions are still answered, and each process says what it could not write.
+        stop_process(postgres.process)
+        for app in apps:
+            with app.client() as http:
+                started = time.monotonic()
+                assert http.post("/api/ask", json={"question": QUESTIONS[0]}).status_code == 200
+                assert time.monotonic() - started < 5
+        deadline = time.monotonic() + 30
+        while not all("question log: 1 entries and 0 votes not written" in app.log_tail(20_000) for app in apps):
+            assert time.monotonic() < deadline, apps[0].log_tail(3000)
+            time.sleep(0.2)
     assert not any((tmp_path / name / "store-questions.sqlite3").exists() for name in ("a", "b"))

@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI):
         warm_up_in_background(context, WARM_UP_DELAY_S)
         yield
+        context.questions.close()  # the question log's last entries are written before the process ends
 
     # /docs loads Swagger UI from the app (fastapi-offline bundles it), not from a CDN. No /redoc: ReDoc's page
     # would still fetch its logo from one.
