@@ -1,5 +1,5 @@
 """python -m bot ask [--store DIR] [--lang auto|zh|es|en] [--json] [QUESTION]
-python -m bot report [--since 30d] [--format md|csv|json] [--store DIR] [--log-url postgresql://...]
+python -m bot report [--since 30d] [--format md|csv|json] [--collection NAME] [--store DIR] [--log-url URL]
 
 Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
 cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     report.add_argument("--store", type=Path, help="the store whose question log (beside it) is read")
     report.add_argument("--log-url", help="a postgresql:// question log (settings.question_log_url)")
     report.add_argument("--embedder", choices=EMBEDDERS, help="groups the unanswered questions by topic")
+    report.add_argument("--collection", help="only the questions asked of this collection (default: all)")
     return parser.parse_args(argv)
 
 
@@ -81,7 +82,7 @@ def report(args: argparse.Namespace) -> int:
     except Exception as exc:  # sqlite3.Error, psycopg.Error: the log cannot be read
         print(f"error: the question log cannot be read: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    result = build_report(entries, embedder, topic_threshold(settings), since)
+    result = build_report(entries, embedder, topic_threshold(settings), since, collection=args.collection)
     sys.stdout.write(FORMATS[args.format](result))
     return 0
 

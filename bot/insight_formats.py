@@ -27,7 +27,8 @@ def render_markdown(report: InsightReport) -> str:
         f"until {report.until:%Y-%m-%d %H:%M} UTC"
     languages = ", ".join(f"{lang} {n}" for lang, n in report.languages.items()) or "none"
     rate = _percent(report.answered_rate)
-    out = [f"# Questions asked, {span}", "",
+    where = f" in {report.collection}" if report.collection else ""
+    out = [f"# Questions asked{where}, {span}", "",
            f"{report.questions} questions ({languages}), {report.answered} answered ({rate}).",
            "", "## Per day", "", "| day | questions | answered | by language |", "|---|---|---|---|"]
     out += [f"| {d.day} | {d.questions} | {_percent(d.answered_rate)} | "

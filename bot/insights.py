@@ -54,6 +54,7 @@ class DayFigures:
 class InsightReport:
     since: datetime | None
     until: datetime
+    collection: str | None  # None: every collection
     questions: int
     answered: int
     languages: dict[str, int]
@@ -69,6 +70,7 @@ class InsightReport:
     def to_dict(self) -> dict:
         return {
             "since": self.since.isoformat() if self.since else None, "until": self.until.isoformat(),
+            "collection": self.collection,
             "questions": self.questions, "answered": self.answered, "answered_rate": _rounded(self.answered_rate),
             "languages": self.languages,
             "days": [{**asdict(d), "answered_rate": _rounded(d.answered_rate)} for d in self.days],
@@ -115,13 +117,16 @@ def _down_voted(entries: Sequence[LoggedQuestion]) -> list[dict]:
 
 
 def build_report(entries: Sequence[LoggedQuestion], embedder: NamedEmbeddings, threshold: float,
-                 since: datetime | None = None, until: datetime | None = None) -> InsightReport:
-    """The report over `entries` (oldest first) asked from `since` to `until` (now)."""
+                 since: datetime | None = None, until: datetime | None = None,
+                 collection: str | None = None) -> InsightReport:
+    """The report over `entries` (oldest first) asked from `since` to `until` (now), in `collection` (None: all)."""
     until = until or datetime.now(UTC)
-    entries = [e for e in entries if (since is None or e.at >= since) and e.at <= until]
+    entries = [e for e in entries if (since is None or e.at >= since) and e.at <= until
+               and (collection is None or e.collection == collection)]
     unanswered = [(e.question, e.language) for e in entries if not e.answered]
     return InsightReport(
-        since=since, until=until, questions=len(entries), answered=sum(e.answered for e in entries),
+        since=since, until=until, collection=collection, questions=len(entries),
+        answered=sum(e.answered for e in entries),
         languages=dict(Counter(e.language for e in entries).most_common()),
         days=_days(entries, since, until),
         unanswered_topics=group_questions(unanswered, embedder, threshold) if unanswered else [],

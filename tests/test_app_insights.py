@@ -80,6 +80,8 @@ def test_the_page_shows_the_report_with_an_inline_chart_and_no_script(http, ctx)
     report = http.get("/admin/insights?format=json&since=all", headers=KEY).json()
     assert report["questions"] == len(ctx.questions.log.entries()) and report["days"][-1]["questions"] > 0
     assert http.get("/admin/insights?since=someday", headers=KEY).status_code == 422
+    other = http.get("/admin/insights?collection=other_forum", headers=KEY)
+    assert "What visitors asked in other_forum" in other.text and "0 questions" in other.text
 
 
 class BrokenLog(SqliteQuestionLog):

@@ -135,6 +135,11 @@ def test_the_report_counts_days_languages_citations_and_down_votes():
     assert report.most_cited[0] == {"doc_id": "doc-a", "title": "Title of doc-a", "citations": 8}
     assert [v["question"] for v in report.down_voted] == ["question 20"]
     assert sum(t.count for t in report.unanswered_topics) == 3
+    entries = generated_log()
+    entries[0].collection = "other_forum"
+    other = build_report(entries, FakeEmbeddings(), 0.9, since=NOW - timedelta(days=3), until=NOW,
+                         collection="other_forum")
+    assert (other.questions, other.collection) == (1, "other_forum")
 
 
 @pytest.fixture
@@ -161,6 +166,8 @@ def test_bot_report_prints_the_figures_in_each_format(run_module, logged_store, 
 
     as_md = run_module("bot", *common)
     assert as_md.returncode == 0
+    elsewhere = run_module("bot", *common, "--collection", "other_forum", "--format", "json")
+    assert elsewhere.returncode == 0 and elsewhere.json()["questions"] == 0
     assert "12 questions" in as_md.stdout and "9 answered (75%)" in as_md.stdout
     assert "## Unanswered questions by topic" in as_md.stdout and "Title of doc-a (doc-a) — 8" in as_md.stdout
 

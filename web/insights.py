@@ -67,7 +67,7 @@ def require_admin_page(request: Request, ctx: Context) -> None:
         raise
 
 
-def insight_report(ctx: Context, since: str) -> InsightReport:
+def insight_report(ctx: Context, since: str, collection: str | None = None) -> InsightReport:
     start = parse_since(since)
     question_log = ctx.questions.log or open_question_log(ctx.settings)
     try:
@@ -75,14 +75,15 @@ def insight_report(ctx: Context, since: str) -> InsightReport:
     finally:
         if question_log is not ctx.questions.log:
             question_log.close()
-    return build_report(entries, ctx.index.embedder, topic_threshold(ctx.settings), start)
+    return build_report(entries, ctx.index.embedder, topic_threshold(ctx.settings), start, collection=collection)
 
 
 @router.get("/admin/insights", dependencies=[Depends(require_admin_page)], include_in_schema=False)
 def insights(ctx: Context, since: Annotated[str, Query(max_length=20)] = "30d",
+             collection: Annotated[str | None, Query(max_length=100)] = None,
              format: Literal["html", "json"] = "html"):  # noqa: A002 - the query parameter's name
     try:
-        report = insight_report(ctx, since)
+        report = insight_report(ctx, since, collection or None)
     except InvalidSince as exc:
         raise HTTPException(422, str(exc)) from exc
     except Exception as exc:  # the database is down or unreadable: say so, not a bare 500
@@ -102,6 +103,8 @@ def _rows(cells: list[list[str]]) -> str:
 
 def render_page(report: InsightReport, since: str, enabled: bool) -> str:
     e = html.escape
+    where = f" in {e(report.collection)}" if report.collection else ""
+    kept = f'<input type="hidden" name="collection" value="{e(report.collection)}">' if report.collection else ""
     off = "" if enabled else ('<p class="muted">The question log is off: set FORUMQA_QUESTION_LOG=true to record '
                               "new questions.</p>")
     languages = ", ".join(f"{e(lang)} {n}" for lang, n in report.languages.items()) or "none"
@@ -122,8 +125,8 @@ def render_page(report: InsightReport, since: str, enabled: bool) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Insights</title>'
-        f"<style>{_STYLE}</style></head><body><h1>What visitors asked</h1>{off}"
-        f'<form method="get"><label>Since <input name="since" value="{e(since)}" size="10"></label> '
+        f"<style>{_STYLE}</style></head><body><h1>What visitors asked{where}</h1>{off}"
+        f'<form method="get">{kept}<label>Since <input name="since" value="{e(since)}" size="10"></label> '
         '<button>Show</button> <span class="muted">30d, 12h, 4w, a date or all</span></form>'
         f"<p>{report.questions} questions ({languages}), {report.answered} answered "
         f"({_percent(report.answered_rate)}).</p>{daily_chart(report.days)}"
