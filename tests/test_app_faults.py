@@ -11,8 +11,10 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -51,8 +53,9 @@ def _first_token_s(http: httpx.Client, question: str) -> float:
 
 
 def gradio_chat(http: httpx.Client, message: str) -> str:
-    """The chat's last message for `message`, through Gradio's own API."""
-    started = http.post("/gradio_api/call/chat", json={"data": [message, "auto"]})
+    """The chat's last message for `message`, through Gradio's own API (its inputs: the message, the answer
+    language, the collection, None for the default one)."""
+    started = http.post("/gradio_api/call/chat", json={"data": [message, "auto", None]})
     assert started.status_code == 200, started.text
     body = http.get(f"/gradio_api/call/chat/{started.json()['event_id']}").text
     final = [line for line in body.splitlines() if line.startswith("data:")][-1]
@@ -71,13 +74,26 @@ def wait_idle(llm, limit_s: float) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def app_on_slow_llm(folder, token_delay_s: float = 0.05, tokens: int = 200) -> Iterator[tuple[object, httpx.Client]]:
+    """(the slow LLM server, an HTTP client of an app that answers through it, with the fake embedder)."""
+    with slow_llm(token_delay_s=token_delay_s, tokens=tokens) as llm, running_app(
+        folder, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
+    ) as app, app.client() as http:
+        yield llm, http
+
+
+def idle_first_token_s(llm, http: httpx.Client) -> float:
+    """The first token's time once the app is warm and the server idle (nothing generates for a client that
+    left): the baseline the tests compare with."""
+    first_token_s(http)
+    wait_idle(llm, 30)
+    return first_token_s(http)
+
+
 def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_path):
-    with slow_llm(token_delay_s=0.05, tokens=200) as llm, running_app(
-        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
-    ) as app, httpx.Client(base_url=app.base_url, timeout=15, trust_env=False) as http:
-        first_token_s(http)  # warm
-        wait_idle(llm, 30)
-        baseline = first_token_s(http)  # the server is idle: nothing generates for a client that left
+    with app_on_slow_llm(tmp_path) as (llm, http):
+        baseline = idle_first_token_s(llm, http)
         times = []
         for _ in range(50):
             times.append(first_token_s(http))
@@ -94,7 +110,7 @@ def test_closing_50_llm_streams_early_does_not_delay_the_next_first_token(tmp_pa
 def gradio_first_piece_then_leave(http: httpx.Client, question: str = QUESTION, limit_s: float = 15.0) -> None:
     """Asks through Gradio's own API, reads the stream until the answer's first piece, then hangs up (as a visitor
     closing the tab does)."""
-    started = http.post("/gradio_api/call/chat", json={"data": [question, "auto"]})
+    started = http.post("/gradio_api/call/chat", json={"data": [question, "auto", None]})
     assert started.status_code == 200, started.text
     deadline = time.monotonic() + limit_s
     with http.stream("GET", f"/gradio_api/call/chat/{started.json()['event_id']}") as response:
@@ -115,7 +131,8 @@ def gradio_first_piece_then_stop(http: httpx.Client, question: str = QUESTION, l
     chat = next(d["id"] for d in http.get("/config").json()["dependencies"] if d.get("api_name") == "chat")
     session = uuid.uuid4().hex[:11]
     joined = http.post("/gradio_api/queue/join",
-                       json={"data": [question, [], "auto", None], "fn_index": chat, "session_hash": session})
+                       json={"data": [question, [], "auto", None, None], "fn_index": chat,
+                             "session_hash": session})
     assert joined.status_code == 200, joined.text
     deadline = time.monotonic() + limit_s
     with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as response:
@@ -144,12 +161,8 @@ def wait_cancelled(llm, count: int, limit_s: float) -> float:
 
 
 def test_leaving_the_gradio_chat_mid_answer_cancels_the_model_request(tmp_path):
-    with slow_llm(token_delay_s=0.05, tokens=200) as llm, running_app(
-        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
-    ) as app, httpx.Client(base_url=app.base_url, timeout=15, trust_env=False) as http:
-        first_token_s(http)  # warm
-        wait_idle(llm, 30)
-        baseline = first_token_s(http)
+    with app_on_slow_llm(tmp_path) as (llm, http):
+        baseline = idle_first_token_s(llm, http)
         wait_cancelled(llm, 2, 15)
         for n, leave in enumerate([gradio_first_piece_then_leave, gradio_first_piece_then_stop] * 3, start=3):
             leave(http)
@@ -163,9 +176,7 @@ def test_leaving_the_gradio_chat_mid_answer_cancels_the_model_request(tmp_path):
 
 
 def test_an_llm_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path):
-    with slow_llm(token_delay_s=0.01, tokens=5) as llm, running_app(
-        tmp_path, embedder="fake", answerer="openai", llm_base_url=llm.api_url, rate_limit="100000/minute",
-    ) as app, app.client() as http:
+    with app_on_slow_llm(tmp_path, token_delay_s=0.01, tokens=5) as (llm, http):
         assert http.post("/api/ask", json={"question": QUESTION}).status_code == 200
         llm.stop()
         assert_unavailable(http.post("/api/ask", json={"question": QUESTION}), "language model")
