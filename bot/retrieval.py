@@ -114,8 +114,8 @@ class HybridRetriever:
         for lang in languages:
             weights = self._weights(language, lang, len(parts))
             search_vector = np.hstack([w * part for w, part in zip(weights, parts)])
-            found = self.index.dense_search(search_vector.tolist(), self.settings.fetch_k, where={"language": lang},
-                                            with_vectors=True)
+            found = self.index.dense_search(search_vector.tolist(), self.settings.fetch_k, with_vectors=True,
+                                            language=lang)
             if not found:
                 continue
             background = backgrounds.get(lang, pooled)  # 'other' documents: all languages' background
@@ -165,7 +165,7 @@ class HybridRetriever:
             best = group[0]
             chosen = next((h for h in group if h.language == language), None)
             if chosen is None and key in preferred_docs:
-                chosen = self._best_chunk_of(preferred_docs[key], query_vector)
+                chosen = self._best_chunk_of(preferred_docs[key], language, query_vector)
             if chosen is None:
                 chosen = best
             chosen.score = max(chosen.score, best.score)
@@ -185,12 +185,12 @@ class HybridRetriever:
 
     def add_passages(self, hit: Hit, query_vector: list[float], k: int = _EXTRA_CHUNKS) -> None:
         """The chunks of `hit`'s document closest to `query_vector`, added to those it offers the answerer."""
-        for chunk in self.index.dense_search(query_vector, k, where={"doc_id": hit.doc_id}):
+        for chunk in self.index.dense_search(query_vector, k, where={"doc_id": hit.doc_id}, language=hit.language):
             if chunk.text != hit.text and chunk.text not in hit.extra_texts:
                 hit.extra_texts.append(chunk.text)
 
-    def _best_chunk_of(self, doc_id: str, query_vector: list[float]) -> Hit | None:
-        found = self.index.dense_search(query_vector, 3, where={"doc_id": doc_id})
+    def _best_chunk_of(self, doc_id: str, language: str, query_vector: list[float]) -> Hit | None:
+        found = self.index.dense_search(query_vector, 3, where={"doc_id": doc_id}, language=language)
         if not found:
             return None
         best = found[0]

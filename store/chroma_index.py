@@ -72,11 +72,6 @@ class ChromaIndex:
             self.vectors.attach(client)
             self.registry.attach(client)
 
-    @property
-    def chunks(self):
-        """The chromadb collection of chunks, for tools and tests that count or read the stored rows."""
-        return self.vectors.collection
-
     def _follow_other_writers(self) -> None:
         """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
         beside the web app) added or refined; when the registry shows such a change, open the store afresh."""
@@ -198,10 +193,16 @@ class ChromaIndex:
 
     @_serialized
     def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,
-                     with_vectors: bool = False) -> list[ScoredChunk]:
-        """Nearest chunks by cosine similarity, only from committed document versions."""
+                     with_vectors: bool = False, language: str | None = None) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
+        else of all."""
         self._follow_other_writers()
-        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors)
+        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors, language)
+
+    @_serialized
+    def stored_rows(self, where: dict | None = None, include: tuple[str, ...] = ("metadatas",)) -> dict[str, list]:
+        """Every stored chunk row, committed or not, as chromadb's get() returns them: for tools and tests."""
+        return self.vectors.rows(where, include)
 
     @_serialized
     def document_chunks(self, doc_id: str) -> list[Chunk]:

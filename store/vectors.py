@@ -1,4 +1,10 @@
-"""The chunk vectors: one Chroma collection of chunks (text, metadata, embedding), through chromadb's own API.
+"""The chunk vectors: one Chroma collection per document language (`<store>-chunks-<lang>`), each holding the
+chunks (text, metadata, embedding) of that language's documents, through chromadb's own API.
+
+Retrieval asks each language separately (bot/retrieval.py); a metadata filter on one shared collection made
+Chroma list every matching row first (about 30 ms per question and language at 10,000 chunks, growing with the
+store), while a query on a collection of its own costs a few milliseconds. Stores written before this layout
+kept every chunk in one collection named after the store; opening them moves those chunks over.
 
 Chunks are written by one method, `write`, with vectors computed by the caller: an ingest's first vectors and a
 refinement's final ones go the same way. Which chunks count is the registry's business (store/registry.py):
@@ -7,15 +13,21 @@ readers pass the committed records, and a chunk counts only when its (doc_id, sh
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import heapq
+import logging
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
+import chromadb.errors
 import numpy as np
 
 from store.client import PAGE
 from store.embedders import NamedEmbeddings
 from store.errors import EmbedderMismatch
 from store.records import Chunk, DocumentRecord
+from textkit.language import DOCUMENT_LANGUAGES
+
+log = logging.getLogger(__name__)
 
 _TEXTS_KEPT = 16  # whole documents kept for the answerer's name checks
 
@@ -34,37 +46,74 @@ def _committed(records: dict[str, DocumentRecord], meta: dict | None) -> bool:
     return record is not None and record.sha256 == meta.get("sha256")
 
 
+def _language(language: str | None) -> str:
+    """The collection a document's language goes to."""
+    return language if language in DOCUMENT_LANGUAGES else "other"
+
+
 class ChunkVectors:
     """Not thread-safe: the ChromaIndex in front of it serialises every call."""
 
-    def __init__(self, client, collection: str, embedder: NamedEmbeddings) -> None:
-        self._name, self._embedder = collection, embedder
+    def __init__(self, client, store: str, embedder: NamedEmbeddings) -> None:
+        self._store, self._embedder = store, embedder
         self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()  # (doc_id, sha256) -> text, recent last
         self.attach(client)
 
     def attach(self, client) -> None:
-        """Use the collection through `client` (a store opened afresh); EmbedderMismatch if another embedder
-        built it."""
-        _check_embedder(client, self._name, self._embedder)
-        self.collection = client.get_or_create_collection(
-            name=self._name, embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedder": self._embedder.name, "dimension": self._embedder.dimension},
-        )
+        """Use the collections through `client` (a store opened afresh); EmbedderMismatch if another embedder
+        built them."""
+        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        metadata = {"hnsw:space": "cosine", "embedder": self._embedder.name, "dimension": self._embedder.dimension}
+        self.shards = {}
+        for language in DOCUMENT_LANGUAGES:
+            shard = client.get_or_create_collection(name=f"{self._store}-chunks-{language}", embedding_function=None,
+                                                    metadata=metadata)
+            _check_embedder(shard, self._embedder)
+            self.shards[language] = shard
+        if self._store in existing:
+            self._move_single_collection(client)
+
+    def _move_single_collection(self, client) -> None:
+        """Copy the chunks of a store written with one collection into the per-language ones, then drop it. A crash
+        in between copies again at the next opening (a write replaces chunks with the same ids); two processes
+        opening the store at once both copy, and the second finds the old collection gone."""
+        try:
+            old = client.get_collection(self._store, embedding_function=None)
+            _check_embedder(old, self._embedder)
+            log.info("moving the %s chunks of '%s' into one collection per document language", old.count(),
+                     self._store)
+            moved = 0
+            while True:
+                got = old.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=moved)
+                self.write([Chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])], got["embeddings"])
+                moved += len(got["ids"])
+                if len(got["ids"]) < PAGE:
+                    break
+            client.delete_collection(self._store)
+            log.info("moved %s chunks", moved)
+        except chromadb.errors.NotFoundError:
+            pass
 
     def write(self, chunks: list[Chunk], vectors: np.ndarray | list) -> None:
         """Store chunks with their vectors, replacing any stored under the same chunk ids."""
-        if chunks:
-            self.collection.upsert(
-                ids=[c.chunk_id for c in chunks], documents=[c.text for c in chunks],
-                metadatas=[c.metadata for c in chunks], embeddings=np.asarray(vectors, dtype=np.float32),
+        vectors = np.asarray(vectors, dtype=np.float32)
+        by_language: dict[str, list[int]] = defaultdict(list)
+        for i, chunk in enumerate(chunks):
+            by_language[_language(chunk.metadata.get("language"))].append(i)
+        for language, rows in by_language.items():
+            self.shards[language].upsert(
+                ids=[chunks[i].chunk_id for i in rows], documents=[chunks[i].text for i in rows],
+                metadatas=[chunks[i].metadata for i in rows], embeddings=vectors[rows],
             )
 
     def stored(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
         """Every stored chunk of these documents, any version, with its vector."""
-        got = self.collection.get(where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas", "embeddings"])
-        return [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])], np.asarray(
-            got["embeddings"]
-        )
+        chunks, vectors = [], []
+        for shard in self.shards.values():
+            got = shard.get(where={"doc_id": {"$in": doc_ids}}, include=["documents", "metadatas", "embeddings"])
+            chunks += [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])]
+            vectors += list(got["embeddings"])
+        return chunks, np.asarray(vectors, dtype=np.float32).reshape(len(chunks), self._embedder.dimension)
 
     def retitle(self, doc_id: str, title: str) -> None:
         """Set the title on every stored chunk of a document."""
@@ -72,58 +121,56 @@ class ChunkVectors:
         self.write([Chunk(c.text, {**c.metadata, "title": title}) for c in chunks], vectors)
 
     def delete(self, doc_id: str, keep_sha256: str | None = None) -> None:
-        """Delete a document's chunks; with `keep_sha256`, only those of its other versions."""
-        if keep_sha256 is None:
-            self.collection.delete(where={"doc_id": doc_id})
-        else:
-            self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"sha256": {"$ne": keep_sha256}}]})
+        """Delete a document's chunks; with `keep_sha256`, only those of its other versions (which may be in
+        another language's collection: an edited file can change language)."""
+        where = {"doc_id": doc_id} if keep_sha256 is None else {
+            "$and": [{"doc_id": doc_id}, {"sha256": {"$ne": keep_sha256}}]}
+        for shard in self.shards.values():
+            shard.delete(where=where)
 
     def delete_uncommitted(self, records: dict[str, DocumentRecord]) -> int:
         """Delete the chunks that no committed document version owns. Returns how many."""
-        orphans = [cid for cid, _, meta in self._pages(["metadatas"]) if not _committed(records, meta)]
-        for start in range(0, len(orphans), PAGE):
-            self.collection.delete(ids=orphans[start : start + PAGE])
-        return len(orphans)
+        removed = 0
+        for shard in self.shards.values():
+            orphans = [cid for cid, _, meta in _pages(shard, ["metadatas"]) if not _committed(records, meta)]
+            for start in range(0, len(orphans), PAGE):
+                shard.delete(ids=orphans[start : start + PAGE])
+            removed += len(orphans)
+        return removed
 
     def committed_chunks(self, records: dict[str, DocumentRecord]) -> list[ScoredChunk]:
         """Every chunk of every committed document version, in a stable order."""
-        out = [ScoredChunk(cid, text, meta, 0.0) for cid, text, meta in self._pages(["documents", "metadatas"])
-               if _committed(records, meta)]
+        out = [ScoredChunk(cid, text, meta, 0.0) for shard in self.shards.values()
+               for cid, text, meta in _pages(shard, ["documents", "metadatas"]) if _committed(records, meta)]
         return sorted(out, key=lambda c: c.chunk_id)
 
-    def _pages(self, include: list[str]):
-        offset = 0
-        while True:
-            got = self.collection.get(include=include, limit=PAGE, offset=offset)
-            yield from zip(got["ids"], got.get("documents") or [None] * len(got["ids"]), got["metadatas"])
-            if len(got["ids"]) < PAGE:
-                return
-            offset += PAGE
+    def count(self) -> int:
+        """Stored chunks, committed or not."""
+        return sum(shard.count() for shard in self.shards.values())
+
+    def rows(self, where: dict | None = None, include: tuple[str, ...] = ("metadatas",)) -> dict[str, list]:
+        """Every stored row (committed or not) matching `where`, as chromadb's get() returns them, for tools and
+        tests that inspect the store."""
+        out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+        for shard in self.shards.values():
+            got = shard.get(where=where, include=list(include))
+            for key in out:
+                out[key] += list(got[key])
+        return out
 
     def search(self, query_vector: list[float], k: int, records: dict[str, DocumentRecord], where: dict | None = None,
-               with_vectors: bool = False) -> list[ScoredChunk]:
-        """Nearest chunks by cosine similarity, only from committed document versions."""
-        total = self.collection.count()
-        if total == 0:
-            return []
-        include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
-        got = self.collection.query(query_embeddings=[query_vector], n_results=min(k, total), where=where,
-                                    include=include)
-        vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
-        out = []
-        for cid, text, meta, dist, vector in zip(
-            got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], vectors
-        ):
-            # meta is None for a row deleted by another process (an ingest CLI) while this one holds the store open
-            if _committed(records, meta):
-                stored = None if vector is None else np.asarray(vector, dtype=np.float32)
-                out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist), stored))
-        return out
+               with_vectors: bool = False, language: str | None = None) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
+        or the nearest of all languages."""
+        shards = [self.shards[_language(language)]] if language else self.shards.values()
+        found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors)]
+        committed = [chunk for chunk in found if _committed(records, chunk.metadata)]
+        return committed if language else heapq.nlargest(k, committed, key=lambda c: c.score)
 
     def document_chunks(self, record: DocumentRecord) -> list[Chunk]:
         """The chunks of a document version, in order."""
-        got = self.collection.get(where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]},
-                                  include=["documents", "metadatas"])
+        got = self.shards[_language(record.language)].get(
+            where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]}, include=["documents", "metadatas"])
         chunks = [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])]
         return sorted(chunks, key=lambda chunk: chunk.metadata.get("chunk_index", 0))
 
@@ -139,16 +186,41 @@ class ChunkVectors:
         return text
 
 
-def _check_embedder(client, collection: str, embedder: NamedEmbeddings) -> None:
+def _pages(collection, include: list[str]):
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=PAGE, offset=offset)
+        yield from zip(got["ids"], got.get("documents") or [None] * len(got["ids"]), got["metadatas"])
+        if len(got["ids"]) < PAGE:
+            return
+        offset += PAGE
+
+
+def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool) -> list[ScoredChunk]:
+    total = collection.count()
+    if total == 0:
+        return []
+    include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
+    got = collection.query(query_embeddings=[query_vector], n_results=min(k, total), where=where, include=include)
+    vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
+    out = []
+    for cid, text, meta, dist, vector in zip(
+        got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], vectors
+    ):
+        # meta is None for a row deleted by another process (an ingest CLI) while this one holds the store open
+        if meta is not None:
+            stored = None if vector is None else np.asarray(vector, dtype=np.float32)
+            out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist), stored))
+    return out
+
+
+def _check_embedder(collection, embedder: NamedEmbeddings) -> None:
     """Vectors of two embedders must never share a collection."""
-    existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-    if collection not in existing:
-        return
-    meta = client.get_collection(collection, embedding_function=None).metadata or {}
+    meta = collection.metadata or {}
     built_with = (meta.get("embedder"), meta.get("dimension"))
     if built_with != (embedder.name, embedder.dimension):
         raise EmbedderMismatch(
-            f"the index '{collection}' was built with embedder {built_with[0]} ({built_with[1]}-d) but "
+            f"the index '{collection.name}' was built with embedder {built_with[0]} ({built_with[1]}-d) but "
             f"{embedder.name} ({embedder.dimension}-d) is configured; "
             "use another --store/collection or configure the original embedder"
         )

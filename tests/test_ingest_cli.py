@@ -136,7 +136,7 @@ def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
     hits = index.dense_search(fused_embedder.embed_query("railways and tunnels to remote villages"), k=3)
     assert (hits[0].text, hits[0].metadata["source"]) == (new_text, source)
     # the old version's chunks are physically gone, not just hidden
-    assert index.chunks.count() == sum(r.chunks for r in index.documents())
+    assert index.vectors.count() == sum(r.chunks for r in index.documents())
 
     removed = run_ingest("--store", settings.store_dir, "--remove", edited)
     assert removed.returncode == 0, removed.output
@@ -147,7 +147,7 @@ def test_edited_file_replaces_its_old_text_and_remove_deletes_it(
 
     index = snapshot_index(settings, fused_embedder)
     assert not any(c.metadata["source"] == source for c in index.committed_chunks())
-    assert index.chunks.get(where={"source": source}, include=[])["ids"] == []
+    assert index.stored_rows(where={"source": source}, include=())["ids"] == []
     hits = index.dense_search(fused_embedder.embed_query("railways and tunnels to remote villages"), k=10)
     assert not any("railways" in h.text for h in hits)
 
@@ -169,7 +169,7 @@ def test_store_built_with_another_embedder_is_refused_with_exit_2(tmp_path, run_
     # nothing was mixed in: the store still opens with its own embedder and holds the one document
     index = open_index(settings, FakeEmbeddings())
     assert [d.title for d in index.documents()] == ["climate"]
-    assert index.chunks.count() == 1
+    assert index.vectors.count() == 1
 
 
 def test_second_concurrent_ingest_is_refused(tmp_path, run_ingest, make_settings):

@@ -40,13 +40,13 @@ def test_reingest_embeds_nothing_and_keeps_the_revision(make_settings, corpus, u
 
     first = ingest_paths([folder], index, settings)
     revision, embedded = index.revision(), usem3_embedder.documents_embedded
-    total = index.chunks.count()
+    total = index.vectors.count()
     second = ingest_paths([folder], index, settings)
 
     assert first.count("added") == 3 and first.chunks_embedded == total > 0
     assert second.count("unchanged") == 3 and second.chunks_embedded == 0
     assert usem3_embedder.documents_embedded == embedded
-    assert index.chunks.count() == total and index.revision() == revision
+    assert index.vectors.count() == total and index.revision() == revision
     assert {r.language for r in index.documents()} == {"zh", "es", "en"}
 
     write_txt(files["en"], EN_CLIMATE + " Mangroves also protect the coast from erosion.")
@@ -63,7 +63,7 @@ def test_only_committed_chunks_are_visible_and_repair_removes_orphans(make_setti
     settings = make_settings(embedder="fake")
     index = open_index(settings, fake_embedder)
     ingest_paths([folder], index, settings)
-    committed = index.chunks.count()
+    committed = index.vectors.count()
     # what a crash between writing chunks and committing the record leaves behind
     orphan_text = "Orphaned chunk about submarine cables that no document owns."
     orphans = [
@@ -71,7 +71,7 @@ def test_only_committed_chunks_are_visible_and_repair_removes_orphans(make_setti
         for i in range(3)
     ]
     index.vectors.write(orphans, fake_embedder.embed_documents([c.text for c in orphans]))
-    assert index.chunks.count() == committed + 3
+    assert index.vectors.count() == committed + 3
 
     assert orphan_text not in {c.text for c in index.committed_chunks()}
     hits = index.dense_search(fake_embedder.embed_query(orphan_text), k=10)
@@ -79,7 +79,7 @@ def test_only_committed_chunks_are_visible_and_repair_removes_orphans(make_setti
 
     report = ingest_paths([folder], index, settings)
     assert report.orphans_removed == 3
-    assert index.chunks.count() == committed == index.chunk_total()
+    assert index.vectors.count() == committed == index.chunk_total()
 
 
 def test_remove_paths_takes_a_folder_but_not_a_sibling_with_the_same_prefix(tmp_path, make_settings, fake_embedder):
@@ -162,3 +162,30 @@ def test_dense_search_survives_a_store_changed_by_another_process(
     hits = reader.dense_search(fake_embedder.embed_query(old_text), k=3)  # must not raise on vanished rows
     assert old_text not in {h.text for h in hits}
     assert [c.text for c in reader.committed_chunks()] == ["Mountain railways and tunnels connect remote villages."]
+
+
+def test_a_store_written_in_one_collection_is_moved_to_one_per_language(make_settings, corpus, fake_embedder):
+    """Stores written before chunks were split by language kept them all in one collection named after the
+    store: opening one moves them, and they answer as before."""
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([folder], index, settings)
+    rows = index.stored_rows(include=("documents", "metadatas", "embeddings"))
+    query = fake_embedder.embed_query(ZH_TRADE)
+    before = [(h.chunk_id, round(h.score, 5)) for h in index.dense_search(query, k=5)]
+    client = index.client
+    single = client.create_collection(settings.collection, embedding_function=None, metadata={
+        "hnsw:space": "cosine", "embedder": fake_embedder.name, "dimension": fake_embedder.dimension})
+    single.add(ids=rows["ids"], documents=rows["documents"], metadatas=rows["metadatas"],
+               embeddings=rows["embeddings"])
+    for language in ("zh", "es", "en", "other"):
+        client.delete_collection(f"{settings.collection}-chunks-{language}")
+
+    reopened = ChromaIndex(settings, fake_embedder, client=client)
+
+    names = {c.name for c in client.list_collections()}
+    assert settings.collection not in names
+    assert reopened.vectors.count() == len(rows["ids"]) > 0
+    assert {m["language"] for m in reopened.vectors.shards["zh"].get()["metadatas"]} == {"zh"}
+    assert [(h.chunk_id, round(h.score, 5)) for h in reopened.dense_search(query, k=5)] == before

@@ -24,7 +24,7 @@ def corpus(tmp_path):
 
 
 def stored_vectors(index: ChromaIndex) -> dict[str, np.ndarray]:
-    got = index.chunks.get(include=["embeddings"])
+    got = index.stored_rows(include=("embeddings",))
     return dict(zip(got["ids"], np.asarray(got["embeddings"])))
 
 
@@ -48,7 +48,7 @@ def test_provisional_documents_are_searchable_then_refined(make_settings, corpus
     assert index.revision() == revision  # the texts are unchanged: BM25 is not rebuilt
     final = stored_vectors(index)
     fast = fused_embedder.fast.dimension
-    got = index.chunks.get(include=["documents"])
+    got = index.stored_rows(include=("documents",))
     e5 = fused_embedder.slow.embed_array(got["documents"]) / np.sqrt(2)
     for i, chunk_id in enumerate(got["ids"]):
         np.testing.assert_allclose(final[chunk_id][:fast], provisional[chunk_id][:fast], atol=1e-6)  # kept

@@ -10,6 +10,7 @@ from lingua import Language, LanguageDetectorBuilder
 from textkit.scripts import HAN, HAN_CHAR
 
 SERVED = ("zh", "es", "en")  # the languages questions are answered in, and the interface's
+DOCUMENT_LANGUAGES = (*SERVED, "other")  # what a document can be detected as
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 _CODES = {Language.CHINESE: "zh", Language.SPANISH: "es", Language.ENGLISH: "en"}
