@@ -240,6 +240,17 @@ def page(new_page):
     return new_page()
 
 
+@pytest.fixture(scope="module")
+def host_site(tmp_path_factory):
+    """(folder, origin): a static site on another port (web_fixtures.static_site) for pages that embed the
+    widget; the module's app fixture writes them into the folder once it knows the app's URL."""
+    from web_fixtures import static_site
+
+    folder = tmp_path_factory.mktemp("host-site")
+    with static_site(folder) as origin:
+        yield folder, origin
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir(tmp_path_factory) -> Path:
     """Where the browser tests save their screenshots: $FORUMQA_TEST_ARTIFACTS, else `artifacts` in pytest's

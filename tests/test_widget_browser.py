@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from web_fixtures import BROWSER_TEST, running_app, static_site
+from web_fixtures import BROWSER_TEST, running_app, static_site, wait_for_widget_replies
 
 # Per minute, for every way to ask (the widget and the Gradio chat alike), on the rate-limit test's own app: the
 # other tests ask the main app, so the file passes in any order.
@@ -142,14 +142,7 @@ def test_a_spent_rate_limit_shows_a_localized_message(limited_app, sites, page):
     page.locator(".launcher").click()
     for attempt in range(RATE_LIMIT + 1):
         ask_widget(page, f"¿Dónde se celebró el foro? ({attempt})")
-        # The welcome message counts as the first bot message; the send button is enabled again only once the
-        # whole answer has streamed, and a question typed before that would be ignored.
-        page.wait_for_function(
-            "n => { const root = document.querySelector('[data-forumqa-widget]').shadowRoot;"
-            " return root.querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n"
-            " && !root.querySelector('button.send').disabled; }",
-            arg=attempt + 1, timeout=ANSWER_TIMEOUT_MS,
-        )
+        wait_for_widget_replies(page, attempt + 1, ANSWER_TIMEOUT_MS)
         if page.locator(".msg.error").count():
             break
     assert attempt == RATE_LIMIT  # the questions within the limit were answered

@@ -12,7 +12,7 @@ import sys
 import pytest
 from fixtures_builders import write_txt
 from support import CLI_TIMEOUT_S, subprocess_env
-from web_fixtures import BROWSER_TEST, launched_chromium, running_app, static_site
+from web_fixtures import BROWSER_TEST, running_app, wait_for_widget_replies
 
 pytestmark = BROWSER_TEST
 
@@ -52,15 +52,8 @@ def ingest_collections(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collection-site")
-    with static_site(root) as origin:
-        yield root, origin
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, site):
-    root, origin = site
+def app(tmp_path_factory, host_site):
+    root, origin = host_site
     folder = tmp_path_factory.mktemp("app-collections")
     ingest_collections(folder)
     collections = {"alpha": {"allowed_origins": [origin], "starter_questions": {"en": [STARTER]}}}
@@ -70,43 +63,19 @@ def app(tmp_path_factory, site):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launched_chromium() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def wait_for_reply(page, replies: int) -> None:
-    """Until `replies` answers or errors follow the welcome message and the widget takes questions again."""
-    page.wait_for_function(
-        "n => { const root = document.querySelector('[data-forumqa-widget]').shadowRoot;"
-        " return root.querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n"
-        " && !root.querySelector('button.send').disabled; }",
-        arg=replies, timeout=ANSWER_TIMEOUT_MS,
-    )
-
-
-def test_a_widget_of_collection_alpha_never_cites_a_document_of_beta(app, site, page, tmp_path):
-    _, origin = site
+def test_a_widget_of_collection_alpha_never_cites_a_document_of_beta(app, host_site, page, save_screenshot):
+    _, origin = host_site
     sent = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/chat") else None)
     page.goto(f"{origin}/alpha.html")
     page.locator(".launcher").click()
     page.locator(".starter", has_text=STARTER).click()  # alpha's own starter question
-    wait_for_reply(page, 1)
+    wait_for_widget_replies(page, 1, ANSWER_TIMEOUT_MS)
     for asked, question in enumerate(QUESTIONS, start=2):
         box = page.locator("textarea")
         box.fill(question)
         box.press("Enter")
-        wait_for_reply(page, asked)
+        wait_for_widget_replies(page, asked, ANSWER_TIMEOUT_MS)
     assert page.locator(".msg.error").count() == 0
     assert [body.get("collection") for body in sent] == ["alpha"] * (len(QUESTIONS) + 1)
 
@@ -115,9 +84,7 @@ def test_a_widget_of_collection_alpha_never_cites_a_document_of_beta(app, site, 
     assert cited and cited <= ALPHA_TITLES and not cited & BETA_TITLES, cited
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert all(f"{app.base_url}/view/" in href and "collection=alpha" in href for href in hrefs)
-    screenshot = tmp_path / "widget-collection-alpha.png"
-    page.screenshot(path=str(screenshot))
-    print(f"widget screenshot: {screenshot}")
+    save_screenshot(page, "widget-collection-alpha")
 
     viewer = page.context.new_page()  # a source opens alpha's document
     viewer.goto(hrefs[0])
@@ -125,8 +92,8 @@ def test_a_widget_of_collection_alpha_never_cites_a_document_of_beta(app, site, 
     viewer.close()
 
 
-def test_a_site_allowed_for_alpha_only_cannot_ask_beta(app, site, page):
-    _, origin = site
+def test_a_site_allowed_for_alpha_only_cannot_ask_beta(app, host_site, page):
+    _, origin = host_site
     page.goto(f"{origin}/beta.html")
     page.locator(".launcher").click()
     assert page.locator(".starter").all_inner_texts() != [STARTER]  # beta has the deployment's starters

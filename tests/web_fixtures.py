@@ -141,6 +141,17 @@ def offline_page(browser, attempts: list[str], **context_options):
     return context.new_page()
 
 
+def wait_for_widget_replies(page, replies: int, timeout_ms: int = 60_000) -> None:
+    """Until `replies` answers or errors follow the widget's welcome message and it takes questions again (the
+    send button is enabled only once a whole answer has streamed; a question typed before would be ignored)."""
+    page.wait_for_function(
+        "n => { const root = document.querySelector('[data-forumqa-widget]').shadowRoot;"
+        " return root.querySelectorAll('.msg.bot:not(.pending), .msg.error').length > n"
+        " && !root.querySelector('button.send').disabled; }",
+        arg=replies, timeout=timeout_ms,
+    )
+
+
 def parse_sse(body: str) -> list[tuple[str, object]]:
     """[(event name, parsed JSON data)] from a text/event-stream body."""
     events = []
