@@ -80,7 +80,8 @@ def report(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # sqlite3.Error, psycopg.Error: the log cannot be read
-        print(f"error: the question log cannot be read: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # a database's message may span lines: one line, as every error here
+        print(f"error: the question log cannot be read: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 2
     result = build_report(entries, embedder, topic_threshold(settings), since, collection=args.collection)
     sys.stdout.write(FORMATS[args.format](result))

@@ -57,6 +57,8 @@ def test_each_way_to_ask_is_logged_once_and_the_vote_finds_its_question(http, ct
     assert entries[0].question == SPANISH and entries[0].cited and entries[0].collection == "forum"
     assert [e.vote for e in entries] == [None, None, -1]
     assert ctx.settings.feedback_path.exists()  # the feedback file keeps its votes too
+    stored = b"".join(path.read_bytes() for path in ctx.settings.question_log_path.parent.glob("store-questions*"))
+    assert SPANISH.encode() in stored and b"testclient" not in stored  # TestClient's address is never kept
 
 
 def test_insights_need_the_admin_key(http):
@@ -87,6 +89,15 @@ def test_the_page_shows_the_report_with_an_inline_chart_and_no_script(http, ctx)
 class BrokenLog(SqliteQuestionLog):
     def add(self, entries):
         raise OSError("the log's disk is full")
+
+    def entries(self, since=None):
+        raise OSError("the log's disk is gone")
+
+
+def test_an_unreadable_log_is_a_503_on_the_page(http, ctx, tmp_path, monkeypatch):
+    monkeypatch.setattr(ctx.questions, "log", BrokenLog(tmp_path / "broken.sqlite3"))
+    response = http.get("/admin/insights", headers=KEY)
+    assert response.status_code == 503 and response.json()["detail"].startswith("the question log cannot be read")
 
 
 def test_a_failing_log_does_not_touch_the_answer(http, ctx, tmp_path, caplog, monkeypatch):

@@ -175,3 +175,12 @@ def test_bot_report_prints_the_figures_in_each_format(run_module, logged_store, 
 def test_bot_report_refuses_a_bad_since_with_one_line(run_module, logged_store):
     result = run_module("bot", "report", "--store", logged_store, "--since", "soon", "--embedder", "fake")
     assert result.returncode == 2 and result.stderr.strip().startswith("error: --since 'soon'")
+
+
+def test_bot_report_on_an_unreachable_postgresql_is_one_line(run_module, tmp_path):
+    from support import free_port
+
+    url = f"postgresql://forumqa@127.0.0.1:{free_port()}/forumqa"  # nothing listens there
+    result = run_module("bot", "report", "--log-url", url, "--embedder", "fake")
+    assert result.returncode == 2 and result.stderr.startswith("error: the question log cannot be read: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

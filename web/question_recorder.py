@@ -115,7 +115,7 @@ class QuestionRecorder:
             except Exception as exc:
                 if attempt == 2:
                     log.warning("question log: %s entries and %s votes not written: %s: %s",
-                                len(entries), len(votes), type(exc).__name__, exc)
+                                len(entries), len(votes), type(exc).__name__, " ".join(str(exc).split()))
                 else:
                     time.sleep(RETRY_AFTER_S)
 
