@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import html
 from typing import Annotated, Literal
 
@@ -20,6 +19,7 @@ from store.question_log import open_question_log
 from web.context import Context
 from web.insights_chart import daily_chart
 from web.security import check_admin_key
+from web.viewer import csp_hash
 
 TOPIC_EXAMPLES = 8
 _STYLE = ("body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem 1.25rem;color:#1f2328}"
@@ -29,13 +29,9 @@ _STYLE = ("body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto
           "li{margin:.35rem 0}")
 
 
-def _csp_hash(source: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
-
-
 # The page's one style sheet by hash, no script at all; the form only reloads this page with another `since`.
 _HEADERS = {
-    "Content-Security-Policy": f"default-src 'none'; style-src {_csp_hash(_STYLE)}; base-uri 'none'; "
+    "Content-Security-Policy": f"default-src 'none'; style-src {csp_hash(_STYLE)}; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
