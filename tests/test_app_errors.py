@@ -25,6 +25,15 @@ def client(tmp_path_factory):
     return TestClient(create_app(settings), raise_server_exceptions=False)  # what a real client gets
 
 
+def assert_logged_500(response, caplog, error: type[Exception]) -> None:
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    request_id = response.json()["request_id"]
+    assert request_id in response.json()["detail"] and response.headers["x-request-id"] == request_id
+    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    assert logged and logged[0].exc_info[0] is error, caplog.text  # the traceback, under the id
+
+
 def test_a_bug_in_the_answerer_is_a_json_500_with_a_logged_request_id(client, monkeypatch, caplog):
     def broken_finish(self, request, raw):
         raise KeyError("a bug in the answerer")
@@ -32,12 +41,18 @@ def test_a_bug_in_the_answerer_is_a_json_500_with_a_logged_request_id(client, mo
     monkeypatch.setattr(LLMAnswerer, "finish", broken_finish)
     with caplog.at_level(logging.ERROR, logger="web.errors"):
         response = client.post("/api/ask", json={"question": QUESTION})
-    assert response.status_code == 500
-    assert response.headers["content-type"] == "application/json"
-    request_id = response.json()["request_id"]
-    assert request_id in response.json()["detail"] and response.headers["x-request-id"] == request_id
-    logged = [r for r in caplog.records if request_id in r.getMessage()]
-    assert logged and logged[0].exc_info[0] is KeyError, caplog.text  # the traceback, under the id
+    assert_logged_500(response, caplog, KeyError)
+
+
+def test_a_bug_before_the_first_streamed_piece_is_a_json_500_too(client, monkeypatch, caplog):
+    async def broken_astream(self, request):
+        raise KeyError("a bug in the answerer")
+        yield  # an async generator, as the real one
+
+    monkeypatch.setattr(LLMAnswerer, "astream", broken_astream)
+    with caplog.at_level(logging.ERROR, logger="web.errors"):
+        response = client.post("/api/chat", json={"question": QUESTION})
+    assert_logged_500(response, caplog, KeyError)
 
 
 def test_a_request_id_sent_by_a_proxy_is_kept_and_a_strange_one_replaced(client, monkeypatch):
