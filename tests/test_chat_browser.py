@@ -1,8 +1,8 @@
 """The Gradio chat at `/` in a real headless Chromium: no toolbar covers a question when the messages scroll; on
 a phone (390x844) the view lands on the answer, not on the tail of its last source; "Auto", the tab title and the
-example questions follow the browser's language and then the chosen one, and an example asked in Spanish is
-answered and can be liked; axe-core finds no serious or critical violation. Screenshots of the chat with an
-answer, on a desktop and on a phone, are saved (conftest's save_screenshot)."""
+example questions follow the browser's language and then the chosen one; the question box keeps its hint after an
+answer; an example asked in Spanish is answered and can be liked; axe-core finds no serious or critical violation.
+Screenshots of the chat with an answer, on a desktop and on a phone, are saved (conftest's save_screenshot)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,7 @@ def test_on_a_phone_the_view_lands_on_the_answer(app, new_page, save_screenshot)
     open_chat(page, app.base_url)
     for question in (PLACE_QUESTION, TRADE_QUESTION):  # the second answer is taller than the screen
         ask(page, question)
+        assert page.locator("textarea").first.get_attribute("placeholder") == text("en", "placeholder")
         seen = page.evaluate(ANSWER_TOP, CHAT_ID)
         assert seen["logTop"] <= seen["top"] <= seen["logBottom"] - 60, seen  # its first lines show
         assert 0 <= seen["top"] <= seen["viewport"] - 60, seen
@@ -135,6 +136,7 @@ def test_auto_the_title_and_the_examples_follow_the_language_and_a_liked_example
     wait_for_answers(page, 1)
     assert page.locator(f"#{CHAT_ID} .message-row.user-row").inner_text().strip() == starters["es"][0]
     assert text("es", "sources") in page.locator(f"#{CHAT_ID} .message-row.bot-row").last.inner_text()
+    assert page.locator("textarea").first.get_attribute("placeholder") == text("es", "placeholder")  # kept
 
     # Gradio names its own buttons in the browser's language (en-US here), whatever the choice above
     page.get_by_role("button", name="Like", exact=True).last.click()

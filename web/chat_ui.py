@@ -50,6 +50,24 @@ SCROLL_TO_QUESTION_JS = f"""() => {{
     if (target > log.scrollTop) log.scrollTop = target;
   }}).observe(chat, {{childList: true, subtree: true, characterData: true}});
 }}"""
+QUESTION_ID = "forumqa-question"
+# Gradio's chat empties the question box's hint (placeholder) while it answers and never puts it back; the last
+# hint shown (the interface language's) comes back whenever the box is usable and empty of one.
+KEEP_HINT_JS = f"""() => {{
+  const block = document.getElementById('{QUESTION_ID}');
+  if (!block || block.dataset.keepsHint) return;
+  block.dataset.keepsHint = 'yes';
+  let hint = '';
+  const keep = () => {{
+    const box = block.querySelector('textarea');
+    if (!box) return;
+    if (box.placeholder) hint = box.placeholder;
+    else if (!box.disabled && hint) box.placeholder = hint;
+  }};
+  keep();
+  new MutationObserver(keep).observe(block, {{subtree: true, childList: true, attributes: true,
+                                              attributeFilter: ['placeholder', 'disabled']}});
+}}"""
 # The tab title follows the header's first line (the title in the interface language) after each relabel.
 TITLE_FROM_HEADER_JS = "(header) => { document.title = header.split('\\n')[0].replace(/^#\\s*/, ''); }"
 # The rate-limited events, by the name of their function in this module (web.rate_limits counts them).
@@ -190,6 +208,7 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
         )
         textbox = gr.Textbox(
             label=text("en", "question_label"), placeholder=text("en", "placeholder"), show_label=False,
+            elem_id=QUESTION_ID,
             submit_btn=True, stop_btn=True,
             max_length=ctx.settings.max_question_chars, lines=1, max_lines=6,
         )
@@ -215,7 +234,8 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
                     queue=False).then(
                 None, [header], None, js=TITLE_FROM_HEADER_JS, api_visibility="undocumented", queue=False
             )
-        demo.load(None, None, None, js=SCROLL_TO_QUESTION_JS, api_visibility="undocumented", queue=False)
+        for script in (SCROLL_TO_QUESTION_JS, KEEP_HINT_JS):
+            demo.load(None, None, None, js=script, api_visibility="undocumented", queue=False)
     return demo
 
 
