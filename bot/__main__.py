@@ -24,6 +24,7 @@ from bot.answerers import ANSWERERS
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
 from bot.insight_formats import FORMATS
 from bot.insights import InvalidSince, build_report, parse_since
+from bot.llm import LLMError
 from bot.topics import topic_threshold
 from faults import BackendUnavailable, MissingBackend
 from settings import InvalidSettings, apply_offline_environment, load_settings
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             answer = qa.ask(question, args.lang)
-        except (InvalidQuestion, BackendUnavailable) as exc:  # this question fails; the next ones are asked
+        except (InvalidQuestion, BackendUnavailable, LLMError) as exc:  # this question fails; the next are asked
             print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False) if args.json
                   else f"error: {exc}", flush=True)
             status = 1

@@ -33,6 +33,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if self.server.refusal:  # e.g. 401: a wrong key, as a real server answers it
+            self._json({"error": {"message": "refused", "type": "invalid_request_error"}}, self.server.refusal)
+            return
         if not body.get("stream"):
             self._json({"id": "c", "object": "chat.completion", "created": 0, "model": "slow", "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": self.server.reply(0)},
@@ -76,9 +79,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    def _json(self, data: dict) -> None:
+    def _json(self, data: dict, status: int = 200) -> None:
         raw = json.dumps(data).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.send_header("Connection", "close")  # no idle connection outlives stop()
@@ -95,6 +98,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.token_delay_s, self.tokens = token_delay_s, tokens
         self.slot = threading.Lock()
         self.generating = self.cancelled = self.completed = 0
+        self.refusal: int | None = None  # an HTTP status every completion request gets instead of an answer
 
     @staticmethod
     def reply(n: int) -> str:
@@ -113,6 +117,10 @@ class SlowLLM:
     def start(self) -> None:
         self.server = _Server(self.port, self.token_delay_s, self.tokens)
         threading.Thread(target=self.server.serve_forever, name="slow-llm", daemon=True).start()
+
+    def refuse(self, status: int) -> None:
+        """From now on every completion request gets this status and an error body."""
+        self.server.refusal = status
 
     def stop(self) -> None:
         """Stops listening (new requests are refused); streams in progress end at their next token."""

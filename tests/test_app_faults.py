@@ -231,10 +231,14 @@ def test_a_chroma_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path,
                 restarted.wait(timeout=15)
 
 
-def test_bot_ask_json_writes_one_line_per_question_when_the_llm_is_down(tmp_path, env, run_ingest, run_module):
+@pytest.mark.parametrize("fault", ["down", "refusing"])
+def test_bot_ask_json_writes_one_line_per_question_when_the_llm_fails(tmp_path, env, run_ingest, fault):
     assert run_ingest(ROOT / "data" / "sample", env_override={**env, "FORUMQA_EMBEDDER": "fake"}).returncode == 0
     with slow_llm(token_delay_s=0.01, tokens=5) as llm:
-        llm.stop()
+        if fault == "down":
+            llm.stop()
+        else:
+            llm.refuse(401)
         questions = f"{QUESTION}\nWhere was the forum held?\n"
         proc = subprocess.run(
             [sys.executable, "-m", "bot", "ask", "--json", "--embedder", "fake", "--answerer", "openai"],
