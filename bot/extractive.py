@@ -55,8 +55,13 @@ class Candidate:
     def relevance(self) -> float:
         return self.similarity + W_OVERLAP * self.overlap
 
+    @property
+    def evidence(self) -> float:
+        """How well the sentence itself answers: its relevance and the answer-type cue."""
+        return self.relevance + W_CUE * self.cue
+
     def score(self) -> float:
-        return self.relevance + W_CUE * self.cue + W_RANK / self.n
+        return self.evidence + W_RANK / self.n
 
 
 class ExtractiveAnswerer:
@@ -81,6 +86,16 @@ class ExtractiveAnswerer:
         largest = max((t for row in thresholds.values() for t in row.values()), default=0.0)
         threshold = thresholds.get(request.language, {}).get(hit.language, largest)
         return self.support(hit, request.hits) >= threshold - slack
+
+    def _clearly_supported(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
+        """Supported, and either well above the threshold or holding a sentence on the question: a document on
+        the question's subject that lacks the answer ("the forum's budget" in the forum's report) comes near the
+        threshold too, but none of its sentences is about what was asked."""
+        best = request.hits[0]
+        if not self.supported(best, request):
+            return False
+        return (self.supported(best, request, slack=-self.settings.refusal_clear_margin)
+                or max(c.evidence for c in ranked) >= self.settings.evidence_relevance)
 
     def _says_it(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
         """A document scored just below its threshold still answers when one of its sentences is very close to
@@ -143,7 +158,7 @@ class ExtractiveAnswerer:
         candidates = self.candidates(request, documents) if documents else []
         ranked = sorted((c for c in candidates if c.relevance >= self.settings.answer_threshold),
                         key=lambda c: -c.score())
-        if not ranked or not (self.supported(request.hits[0], request) or self._says_it(ranked, request)
+        if not ranked or not (self._clearly_supported(ranked, request) or self._says_it(ranked, request)
                               or self._continues(request.hits[0], request)):
             return self.refusal(request)
         chosen = self._choose(ranked, candidates, asks_for_list(request.question))
