@@ -62,7 +62,9 @@ class ChunkVectors:
     def attach(self, client) -> None:
         """Use the collections through `client` (a store opened afresh); EmbedderMismatch if another embedder
         built them."""
-        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        single = _single_collection(client, self._store)
+        if single is not None:  # checked before any collection is created, so a wrong embedder changes nothing
+            _check_embedder(single, self._embedder)
         metadata = {"hnsw:space": "cosine", "embedder": self._embedder.name, "dimension": self._embedder.dimension}
         self.shards = {}
         for language in DOCUMENT_LANGUAGES:
@@ -70,27 +72,33 @@ class ChunkVectors:
                                                     metadata=metadata)
             _check_embedder(shard, self._embedder)
             self.shards[language] = shard
-        if self._store in existing:
-            self._move_single_collection(client)
+        if single is not None:
+            self._move_single_collection(client, single)
 
-    def _move_single_collection(self, client) -> None:
-        """Copy the chunks of a store written with one collection into the per-language ones, then drop it. A crash
-        in between copies again at the next opening (a write replaces chunks with the same ids); two processes
-        opening the store at once both copy, and the second finds the old collection gone."""
+    def _move_single_collection(self, client, old) -> None:
+        """Copy the chunks of a store written with one collection into the per-language ones, then drop it.
+
+        A chunk already in a per-language collection is left as it is: it was written there by this code (an
+        ingest or a retitle since the move began) or by a move that was interrupted, and is never older than the
+        old collection's copy. So a crash in between copies the rest at the next opening, and two processes
+        opening the store at once both copy and the second finds the old collection gone."""
         try:
-            old = client.get_collection(self._store, embedding_function=None)
-            _check_embedder(old, self._embedder)
             log.info("moving the %s chunks of '%s' into one collection per document language", old.count(),
                      self._store)
-            moved = 0
+            offset = 0
             while True:
-                got = old.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=moved)
-                self.write([Chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])], got["embeddings"])
-                moved += len(got["ids"])
+                got = old.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
+                if got["ids"]:
+                    present = {cid for shard in self.shards.values()
+                               for cid in shard.get(ids=got["ids"], include=[])["ids"]}
+                    new = [i for i, cid in enumerate(got["ids"]) if cid not in present]
+                    self.write([Chunk(got["documents"][i], got["metadatas"][i]) for i in new],
+                               np.asarray(got["embeddings"], dtype=np.float32)[new])
+                offset += len(got["ids"])
                 if len(got["ids"]) < PAGE:
                     break
             client.delete_collection(self._store)
-            log.info("moved %s chunks", moved)
+            log.info("moved %s chunks", offset)
         except chromadb.errors.NotFoundError:
             pass
 
@@ -212,6 +220,16 @@ def _query(collection, query_vector: list[float], k: int, where: dict | None, wi
             stored = None if vector is None else np.asarray(vector, dtype=np.float32)
             out.append(ScoredChunk(cid, text, meta, 1.0 - float(dist), stored))
     return out
+
+
+def _single_collection(client, store: str):
+    """The one collection that held every chunk of a store written before the per-language layout, if any."""
+    if store not in {c.name if hasattr(c, "name") else c for c in client.list_collections()}:
+        return None
+    try:
+        return client.get_collection(store, embedding_function=None)
+    except chromadb.errors.NotFoundError:  # another process has just moved it
+        return None
 
 
 def _check_embedder(collection, embedder: NamedEmbeddings) -> None:

