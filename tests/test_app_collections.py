@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 from fixtures_builders import write_txt
 from support import build_settings
 from web_fixtures import parse_sse
 
 from ingest.pipeline import ingest_paths
-from store import open_index
+from store import ChromaIndex, open_index
 from store.collections import collection_settings, stored_collections
+from store.embedders import FakeEmbeddings
 from store.question_log import open_question_log
+from web.context import warm_up_in_background
 from web.server import create_app
 from web.widget import widget_source
 
@@ -104,14 +108,15 @@ def test_an_unknown_collection_is_a_404_a_malformed_one_a_422_and_neither_is_cre
         response = http.post(route, json={"question": QUESTION, "collection": bad})
         assert response.status_code == 422, (bad, response.text)
         assert "collection" in response.json()["detail"]
-    assert stored_collections(app.state.context.settings) == before == ["forum", "alpha", "beta"]
+    assert stored_collections(app.state.context.settings) == before and "nowhere" not in before
 
 
 def test_healthz_counts_per_collection(http):
     health = http.get("/healthz").json()
     counts = {name: c["documents"] for name, c in health["collections"].items()}
-    assert counts == {"forum": 0, "alpha": 2, "beta": 1}
-    assert health["documents"] == 3 and health["chunks"] == sum(c["chunks"] for c in health["collections"].values())
+    assert {name: counts[name] for name in ("forum", "alpha", "beta")} == {"forum": 0, "alpha": 2, "beta": 1}
+    assert health["documents"] == sum(counts.values())
+    assert health["chunks"] == sum(c["chunks"] for c in health["collections"].values())
 
 
 def test_staff_routes_take_the_collection(http):
@@ -124,9 +129,37 @@ def test_staff_routes_take_the_collection(http):
                          headers=KEY)
     assert renamed.status_code == 404  # beta's document is not in alpha
 
-    # An upload may start a collection (behind the admin key); it is then asked like the others.
+
+@pytest.fixture
+def own_http(tmp_path):
+    """A client of an app of its own, for a test that creates collections (the module's app keeps alpha and beta
+    only, whatever order the tests run in)."""
+    settings = build_settings(tmp_path, embedder="fake", answerer="fake", rate_limit="1000/minute",
+                              admin_api_key=ADMIN_KEY, sample_dir=tmp_path / "no-sample", max_upload_mb=0.05)
+    return TestClient(create_app(settings))
+
+
+def test_an_upload_may_start_a_collection_but_a_failed_one_starts_none(own_http):
+    http, settings = own_http, own_http.app.state.context.settings
     files = {"files": ("gamma-santiago.txt", b"Gamma Forum in Santiago\n\nThe gamma forum met in Santiago "
                                              b"to discuss lithium and solar power.\n", "text/plain")}
+    no_files = (b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--b--\r\n',
+                "multipart/form-data; boundary=b")
+    failed = [
+        http.post("/api/documents", params={"collection": "gamma"}, content=b"x",
+                  headers={**KEY, "Content-Type": "text/plain"}),
+        http.post("/api/documents", params={"collection": "gamma"}, content=no_files[0],
+                  headers={**KEY, "Content-Type": no_files[1]}),
+        http.post("/api/documents", params={"collection": "gamma"}, headers=KEY,
+                  files={"files": ("big.txt", b"x" * 60_000, "text/plain")}),
+        http.post("/api/documents", params={"collection": "gamma"}, headers=KEY,
+                  files={"files": ("tool.exe", b"MZ not a report", "application/octet-stream")}),
+    ]
+    assert [r.status_code for r in failed] == [415, 422, 413, 422], [r.text for r in failed]
+    assert stored_collections(settings) == ["forum"]
+    assert list(http.get("/healthz").json()["collections"]) == ["forum"]
+
+    # An upload may start a collection (behind the admin key); it is then asked like the others.
     uploaded = http.post("/api/documents", params={"collection": "gamma"}, files=files, headers=KEY)
     assert uploaded.status_code == 200 and uploaded.json()["added"] == 1, uploaded.text
     answer = http.post("/api/ask", json={"question": QUESTION, "collection": "gamma"}).json()
@@ -176,3 +209,71 @@ def test_the_chat_selects_a_collection_when_there_are_several(app):
     assert [choice[1] for choice in dropdowns[0]["choices"]][:3] == ["forum", "alpha", "beta"]
     relabelled = handlers.relabel_collections("es")
     assert relabelled["label"] == "Foro" and relabelled["visible"] is True and "beta" in relabelled["choices"]
+
+
+def on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_collections_are_opened_off_the_event_loop(http, app, monkeypatch):
+    """Opening a collection lists the store's collections and builds its index (blocking calls, a lock): the
+    async routes and the Gradio chat do it in the thread pool, so other requests are not held up meanwhile."""
+    from web.chat_ui import ChatHandlers
+
+    collections, calls = app.state.context.collections, []
+    real_get = collections.get
+    monkeypatch.setattr(collections, "get", lambda *a, **kw: calls.append(on_event_loop()) or real_get(*a, **kw))
+    with http.stream("POST", "/api/chat", json={"question": QUESTION, "collection": "beta"}) as response:
+        assert response.status_code == 200 and "event: final" in "".join(response.iter_text())
+    files = {"files": ("tool.exe", b"MZ not a report", "application/octet-stream")}  # fails: alpha stays as it is
+    assert http.post("/api/documents", params={"collection": "alpha"}, files=files, headers=KEY).status_code == 422
+
+    async def chat():
+        return [step async for step in ChatHandlers(app.state.context).chat(QUESTION, [], "en", {}, None, "beta")]
+
+    assert "Beta Forum in Quito" in asyncio.run(chat())[-1][0]
+    assert len(calls) == 3 and not any(calls), calls
+
+
+class OtherEmbeddings(FakeEmbeddings):
+    name = "fake-other"
+
+
+def test_a_collection_built_with_another_embedder_leaves_the_others_healthy(tmp_path, caplog):
+    settings = build_settings(tmp_path, embedder="fake", answerer="fake", sample_dir=tmp_path / "no-sample")
+    ChromaIndex(collection_settings(settings, "aaa_other"), OtherEmbeddings())  # listed before zeta
+    zeta = collection_settings(settings, "zeta")
+    path = write_txt(tmp_path / "zeta.txt", "Zeta Forum in Lima\n\nThe zeta forum met in Lima.\n")
+    assert not ingest_paths([path], open_index(zeta), zeta).failed
+    app = create_app(settings)
+
+    with caplog.at_level(logging.INFO, logger="web"):  # warm-up opens and asks every collection it can
+        warm_up_in_background(app.state.context).join(timeout=120)
+    assert "warm-up: the collection aaa_other cannot be opened" in caplog.text
+    assert "opened collection zeta" in caplog.text and "question in collection zeta failed" not in caplog.text
+
+    health = TestClient(app).get("/healthz")
+    assert health.status_code == 200 and health.json()["documents"] == 1
+    assert health.json()["collections"] == {
+        "forum": {"documents": 0, "chunks": 0, "provisional": 0},
+        "aaa_other": {"status": "unavailable", "error": "EmbedderMismatch"},
+        "zeta": {"documents": 1, "chunks": 1, "provisional": 0},
+    }
+
+
+def test_staging_left_by_a_stopped_app_is_cleaned_in_every_collections_uploads(tmp_path):
+    from web.uploads import STAGING, clean_staged_uploads
+
+    settings = build_settings(tmp_path)
+    dead = 2**22 + 12345  # above the largest pid_max Linux allows: no process has it
+    left = [collection_settings(settings, name).uploads_path / STAGING / f"{dead}-abc" / "new" / "report.txt"
+            for name in ("forum", "alpha")]
+    for path in left:
+        path.parent.mkdir(parents=True)
+        path.write_text("half an upload", encoding="utf-8")
+    assert clean_staged_uploads(settings) == 2
+    assert not [p for p in settings.uploads_path.rglob("*") if p.is_file()]

@@ -11,11 +11,13 @@ from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot import LANG_CHOICES, Answer, Source
 from faults import BackendUnavailable
+from store import StoreError
 from store.collections import MAX_COLLECTION_CHARS
 from web.collections import Forum
 from web.context import Context, WebContext
@@ -75,7 +77,8 @@ UiLanguage = Annotated[str | None, Depends(question_language_prior)]
 
 def asked_forum(body: AskRequest, request: Request, ctx: WebContext) -> Forum:
     """The collection a question asks: 404 when the store has none of that name, 403 when the request's Origin is
-    allowed to ask other collections only (settings.collections' allowed_origins)."""
+    allowed to ask other collections only (settings.collections' allowed_origins). It may list the store's
+    collections and open one (blocking): an async route calls it in the thread pool."""
     forum = ctx.forum(body.collection)
     origin = request.headers.get("origin")
     if origin is not None and not origin_allowed(origin, request.headers.get("host"),
@@ -158,7 +161,7 @@ async def answer_events(first: str | Answer, pieces: AsyncIterator[str | Answer]
     }},
 )
 async def chat(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLanguage) -> StreamingResponse:
-    forum = asked_forum(body, request, ctx)
+    forum = await run_in_threadpool(asked_forum, body, request, ctx)
     forum.qa.validate(body.question, body.lang)  # bad input is a 4xx, before the stream starts
     pieces = forum.qa.astream(body.question, body.lang, _history(body, ctx), ui_lang)
     try:
@@ -176,13 +179,26 @@ async def chat(body: AskRequest, request: Request, ctx: Context, ui_lang: UiLang
 
 @router.get("/healthz", summary="Liveness and index size, in all and per collection")
 def healthz(ctx: Context):
+    """A 503 only when the default collection cannot be read; another collection that cannot be opened (built
+    with another embedder, say) is listed as unavailable, and the rest are counted."""
     try:
-        counts = {forum.name: _counts(forum) for forum in ctx.collections.all()}
+        counts = {name: _collection_counts(ctx, name) for name in ctx.collections.names()}
     except Exception as exc:
         log.warning("health check: the index cannot be read: %s", exc)
         return JSONResponse({"status": "unavailable", "detail": "the index cannot be read"}, status_code=503)
-    total = {key: sum(c[key] for c in counts.values()) for key in ("documents", "chunks", "provisional")}
+    keys = ("documents", "chunks", "provisional")
+    total = {key: sum(c[key] for c in counts.values() if key in c) for key in keys}
     return {"status": "ok", **total, "collections": counts}
+
+
+def _collection_counts(ctx: WebContext, name: str) -> dict:
+    try:
+        return _counts(ctx.collections.get(name))
+    except StoreError as exc:
+        if name == ctx.collections.default.name:
+            raise
+        log.warning("health check: the collection %s cannot be opened: %s", name, exc)
+        return {"status": "unavailable", "error": type(exc).__name__}
 
 
 def _counts(forum: Forum) -> dict[str, int]:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 import gradio as gr
+from fastapi.concurrency import run_in_threadpool
 
 from bot import Answer, InvalidQuestion
 from faults import BackendUnavailable
@@ -113,7 +114,7 @@ class ChatHandlers:
         lang = lang or "auto"
         accept = request.headers.get("accept-language") if request is not None else None
         ui = ui_language(lang, accept)
-        forum = self.ctx.forum(collection)
+        forum = await run_in_threadpool(self.ctx.forum, collection)  # may open it: not on the event loop
         try:
             forum.qa.validate(message, lang)
         except InvalidQuestion as exc:

@@ -76,7 +76,3 @@ class ForumCollections:
         """The collection as the links to its documents name it (?collection=NAME): None for the default one, so
         the default collection's links are those of a store without collections."""
         return None if name in (None, self.default.name) else name
-
-    def all(self) -> list[Forum]:
-        """Every collection in the store, opened."""
-        return [self.get(name) for name in self.names()]

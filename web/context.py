@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from bot import ForumQA
 from ingest.pipeline import ingest_paths
 from settings import Settings
-from store import ChromaIndex, StoreLocked, open_index
+from store import ChromaIndex, StoreError, StoreLocked, open_index
 from store.collections import stored_collections
 from web.collections import Forum, ForumCollections
 from web.feedback import FeedbackLog
@@ -71,10 +71,20 @@ def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Th
 
     def run() -> None:
         try:
-            for forum in ctx.collections.all():  # the default first
+            names = ctx.collections.names()  # the default first
+        except StoreError as exc:
+            log.warning("warm-up: the collections cannot be listed: %s", exc)
+            return
+        for name in names:
+            try:  # one collection that cannot be opened (built with another embedder, say) stops no other
+                forum = ctx.collections.get(name)
+            except StoreError as exc:
+                log.warning("warm-up: the collection %s cannot be opened: %s", name, exc)
+                continue
+            try:
                 forum.qa.ask("forum", "en")
-        except Exception as exc:  # a failed warm-up only means a slower first answer
-            log.warning("warm-up question failed: %s", exc)
+            except Exception as exc:  # a failed warm-up only means a slower first answer
+                log.warning("warm-up question in collection %s failed: %s", name, exc)
 
     thread = threading.Timer(delay_s, run)
     thread.name, thread.daemon = "forumqa-warm-up", True

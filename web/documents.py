@@ -16,8 +16,9 @@ from starlette.datastructures import UploadFile
 from ingest.decoding import decode_text
 from ingest.errors import IngestError
 from store import MAX_TITLE_CHARS, is_document_id, write_lock
-from store.collections import MAX_COLLECTION_CHARS
-from web.context import Context
+from store.collections import MAX_COLLECTION_CHARS, UnknownCollection, collection_settings
+from web.collections import Forum
+from web.context import Context, WebContext
 from web.security import check_admin_key
 from web.uploads import UploadTooLarge, is_uploaded, store_uploads
 
@@ -76,7 +77,7 @@ def list_documents(ctx: Context, collection: CollectionName = None) -> dict:
 async def upload_documents(request: Request, ctx: Context, collection: CollectionName = None) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise HTTPException(415, "send the files as multipart/form-data, in one or more fields named 'files'")
-    forum = ctx.collections.get(collection, create=True)  # behind the admin key: may start a collection
+    forum = await run_in_threadpool(_existing_forum, ctx, collection)  # may open it: not on the event loop
     form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=20)
     try:
         uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
@@ -84,7 +85,12 @@ async def upload_documents(request: Request, ctx: Context, collection: Collectio
             raise HTTPException(422, "no files: send one or more files in multipart fields named 'files'")
         files = [(upload.filename or "upload", upload.file) for upload in uploads]
         try:
-            outcomes = await run_in_threadpool(store_uploads, files, forum.index, forum.settings)
+            if forum is not None:
+                outcomes = await run_in_threadpool(store_uploads, files, forum.index, forum.settings)
+            else:  # behind the admin key, an upload may start a collection: once one of its files is ready
+                outcomes = await run_in_threadpool(
+                    store_uploads, files, None, collection_settings(ctx.settings, collection),
+                    lambda: ctx.collections.get(collection, create=True).index)
         except UploadTooLarge as exc:
             raise HTTPException(413, str(exc)) from exc
     finally:
@@ -97,6 +103,15 @@ async def upload_documents(request: Request, ctx: Context, collection: Collectio
         **{s: sum(o.status == s for o in outcomes) for s in ("added", "updated", "unchanged", "failed")},
     }
     return JSONResponse(body, status_code=422 if len(failed) == len(outcomes) else 200)
+
+
+def _existing_forum(ctx: WebContext, name: str | None) -> Forum | None:
+    """The collection `name`, or None when the store does not hold it yet (InvalidCollectionName for a name no
+    collection may have)."""
+    try:
+        return ctx.collections.get(name)
+    except UnknownCollection:
+        return None
 
 
 class DocumentChange(BaseModel):

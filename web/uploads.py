@@ -14,6 +14,7 @@ import re
 import shutil
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -159,23 +160,28 @@ def _process_alive(pid: int) -> bool:
 
 
 def clean_staged_uploads(settings: Settings) -> int:
-    """Remove staging folders whose app is gone (killed mid-upload); returns how many."""
+    """Remove staging folders whose app is gone (killed mid-upload), the default collection's and each other
+    collection's (collection_settings: <uploads>/<name>); returns how many."""
     removed = 0
-    root = settings.uploads_path / STAGING
-    for work in root.iterdir() if root.is_dir() else ():
-        pid = work.name.partition("-")[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or not _process_alive(int(pid)):
-            shutil.rmtree(work, ignore_errors=True)
-            removed += 1
+    uploads = settings.uploads_path
+    collections = [folder for folder in uploads.iterdir() if folder.is_dir()] if uploads.is_dir() else []
+    for root in (uploads / STAGING, *(folder / STAGING for folder in collections)):
+        for work in root.iterdir() if root.is_dir() else ():
+            pid = work.name.partition("-")[0]
+            if not pid.isdigit() or int(pid) == os.getpid() or not _process_alive(int(pid)):
+                shutil.rmtree(work, ignore_errors=True)
+                removed += 1
     if removed:
         log.info("removed %s staged uploads left by a stopped app", removed)
     return removed
 
 
-def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, settings: Settings) -> list[UploadOutcome]:
+def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex | None, settings: Settings,
+                  create: Callable[[], ChromaIndex] | None = None) -> list[UploadOutcome]:
     """Save, parse and commit; raises StoreLocked when another writer keeps the store longer than
-    write_lock_wait_s, UploadTooLarge over max_upload_mb."""
-    records = index.documents()
+    write_lock_wait_s, UploadTooLarge over max_upload_mb. `index` None: a collection that does not exist yet,
+    made by `create` once a file is ready to store, so an upload that fails creates no empty collection."""
+    records = index.documents() if index is not None else []
     by_source = {r.source: r for r in records}
     names = _unique_names([_stored_name_here(name, settings.uploads_path, by_source) for name, _ in files])
     targets = [settings.uploads_path / name for name in names]
@@ -188,6 +194,7 @@ def store_uploads(files: list[tuple[str, BinaryIO]], index: ChromaIndex, setting
         ready = [(r, content, t) for r, content, t in zip(results, staged, targets) if isinstance(r, PreparedDocument)]
         committed: dict[str, FileOutcome] = {}
         if ready:
+            index = index if index is not None else create()
             with write_lock(settings):
                 try:
                     for _, content, target in ready:
