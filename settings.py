@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +29,21 @@ SAMPLE_STARTER_QUESTIONS = {
     "en": ["How much did trade between China and Latin America reach in 2024?",
            "Where was the China–LAC think tank forum held?", "How many scholarships does the youth programme offer?"],
 }
+
+
+DEFAULT_EMBEDDER = "usem3+e5"  # a name in store.embedders.EMBEDDERS
+
+MAX_COLLECTION_CHARS = 40
+# Lowercase letters, digits and "_", 3 to 40 of them. No "-": it joins a collection's name to the names of its
+# parts in Chroma ("forum-documents", "forum-chunks-en"), so no collection can be named like another's part.
+COLLECTION_NAME = re.compile(rf"[a-z0-9][a-z0-9_]{{1,{MAX_COLLECTION_CHARS - 2}}}[a-z0-9]")
+NAME_RULE = f"3 to {MAX_COLLECTION_CHARS} lowercase letters, digits or '_', starting and ending with a letter or digit"
+
+
+def is_collection_name(name: object, default: str | None) -> bool:
+    """Whether a collection may have this name: NAME_RULE, or the default collection's (settings.collection, which
+    predates the rule). The store raises InvalidCollectionName for the rest (store.collections)."""
+    return name == default or (isinstance(name, str) and COLLECTION_NAME.fullmatch(name) is not None)
 
 
 class CollectionOptions(BaseModel):
@@ -62,7 +78,7 @@ class Settings(BaseSettings):
 
     # --- embedder ---
     embedder: str = Field(
-        "usem3+e5",
+        DEFAULT_EMBEDDER,
         description="usem3+e5 (both, score-fused: best cross-lingual recall; documents are searchable after the "
         "fast USE-m pass and refined with mE5 right after), usem3 (multilingual USE v3, fast), "
         "e5 (multilingual-e5-small q4, slower), st (any sentence-transformers model, see embedder_model), "
@@ -235,7 +251,7 @@ class Settings(BaseSettings):
         "language, collection, question, answered or not, cited documents, the visitor's vote; never an address) "
         "for `python -m bot report` and /admin/insights. Off unless set.",
     )
-    question_log_url: str | None = Field(
+    question_log_url: SecretStr | None = Field(
         None, description="Where the question log is kept: empty for a SQLite file beside the store "
         "(<store_dir>-questions.sqlite3, one process), or a postgresql://user:password@host:port/db URL that several "
         "app processes share.",
@@ -245,11 +261,11 @@ class Settings(BaseSettings):
         100_000, gt=0, description="The question log keeps at most this many questions (the oldest go first).",
     )
     insights_topic_similarity: dict[str, float] = Field(
-        {"usem3+e5": 0.41, "usem3": 0.47, "e5": 0.42},
+        {DEFAULT_EMBEDDER: 0.41, "usem3": 0.47, "e5": 0.42},
         description="Unanswered questions are grouped into one topic in the report while their average similarity "
         "(cosine of the question vectors less their language's mean, bot.topics) reaches this, by embedder name; "
         "chosen by `python -m benchmarks.topics` on its dev questions (pairwise F1 0.67, 0.54, 0.52). Other "
-        "embedders use the usem3+e5 value.",
+        f"embedders use the {DEFAULT_EMBEDDER} value, which must be given.",
     )
     starter_questions: dict[str, list[str]] = Field(
         default_factory=lambda: dict(SAMPLE_STARTER_QUESTIONS),
@@ -277,18 +293,29 @@ class Settings(BaseSettings):
     @field_validator("collections")
     @classmethod
     def _collection_names(cls, collections: dict[str, CollectionOptions], info: ValidationInfo):
-        from store.collections import check_collection_name  # the naming rule lives beside the collections
-
         for name in collections:
-            check_collection_name(name, info.data.get("collection"))
+            if not is_collection_name(name, info.data.get("collection")):
+                raise ValueError(f"'{name[:60]}' is not a collection name: use {NAME_RULE}")
         return collections
 
-    @field_validator("question_log_url")
+    @field_validator("question_log_url", mode="before")
     @classmethod
-    def _question_log_url(cls, url: str | None) -> str | None:
-        if url is not None and url.strip() and not url.startswith(("postgresql://", "postgres://")):
+    def _question_log_url(cls, url: str | SecretStr | None) -> str | None:
+        url = (url.get_secret_value() if isinstance(url, SecretStr) else url or "").strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be empty (SQLite beside the store) or a postgresql:// URL")
-        return url.strip() or None if url is not None else None
+        return url or None
+
+    @field_validator("insights_topic_similarity")
+    @classmethod
+    def _topic_similarity_per_embedder(cls, table: dict[str, float]) -> dict[str, float]:
+        from store.embedders import EMBEDDERS
+
+        for name in table:
+            _one_of(name, EMBEDDERS)
+        if DEFAULT_EMBEDDER not in table:
+            raise ValueError(f"must give the {DEFAULT_EMBEDDER} similarity, which other embedders use")
+        return table
 
     @field_validator("answerer")
     @classmethod

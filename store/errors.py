@@ -21,6 +21,10 @@ class StoreLocked(StoreError):
     """Another ingest holds the store's write lock."""
 
 
+class QuestionLogUnavailable(StoreError):
+    """The question log's database cannot be opened, read or written (a sqlite3 or psycopg error, in one line)."""
+
+
 class StoreUnavailable(StoreError, BackendUnavailable):
     """The Chroma server cannot be reached."""
 

@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from settings import Settings
+from store.errors import QuestionLogUnavailable
 
 # What one row may hold: a question is capped by settings.max_question_chars already; these keep a row small, so
-# question_log_max_rows bounds the log's size (about 3 KB a row at most).
+# question_log_max_rows bounds the log's size. In characters: about 2 KB a row at most in English or Spanish, about
+# 5 KB in Chinese (3 bytes a character in UTF-8).
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 300
 MAX_TITLE_CHARS = 120
@@ -47,11 +49,15 @@ class LoggedQuestion:
     answer: str = ""  # its start, for the down-voted list
     vote: int | None = None  # 1 liked, -1 disliked
 
+    def __post_init__(self) -> None:  # cut to a row's size at once: a queued entry holds no whole answer
+        self.question = self.question[:MAX_QUESTION_CHARS]
+        self.answer = self.answer[:MAX_ANSWER_CHARS]
+        self.cited = [{"doc_id": c.get("doc_id", ""), "title": (c.get("title") or "")[:MAX_TITLE_CHARS]}
+                      for c in self.cited]
+
     def row(self) -> tuple:
-        cited = [{"doc_id": c.get("doc_id", ""), "title": (c.get("title") or "")[:MAX_TITLE_CHARS]} for c in self.cited]
-        return (self.id, _timestamp(self.at), self.language, self.collection, self.channel,
-                self.question[:MAX_QUESTION_CHARS], int(self.answered), json.dumps(cited, ensure_ascii=False),
-                self.answer[:MAX_ANSWER_CHARS], self.vote)
+        return (self.id, _timestamp(self.at), self.language, self.collection, self.channel, self.question,
+                int(self.answered), json.dumps(self.cited, ensure_ascii=False), self.answer, self.vote)
 
     @classmethod
     def from_row(cls, row: Sequence) -> LoggedQuestion:
@@ -60,7 +66,8 @@ class LoggedQuestion:
 
 
 class SqlQuestionLog:
-    """The log's statements, for any DB-API connection; subclasses open the connection and name its placeholder."""
+    """The log's statements, for any DB-API connection; subclasses open the connection, name its placeholder and
+    the errors of their driver, which every call raises as QuestionLogUnavailable."""
 
     placeholder = "?"
     no_limit = "-1"  # how LIMIT says "all rows" (SQLite needs a LIMIT before an OFFSET)
@@ -72,7 +79,17 @@ class SqlQuestionLog:
     def _connect(self):
         raise NotImplementedError
 
+    def _database_errors(self) -> tuple[type[Exception], ...]:
+        """What the driver raises when the database cannot be opened, read or written."""
+        return (sqlite3.Error, OSError)
+
     def _run(self, sql: str, rows: Iterable[Sequence] = ((),), fetch: bool = False) -> list:
+        try:
+            return self._run_unwrapped(sql, rows, fetch)
+        except self._database_errors() as exc:  # one line: a database's message may span several
+            raise QuestionLogUnavailable(f"{type(exc).__name__}: {' '.join(str(exc).split())}") from exc
+
+    def _run_unwrapped(self, sql: str, rows: Iterable[Sequence], fetch: bool) -> list:
         sql = sql.replace("?", self.placeholder)
         with self._lock:
             if self._connection is None:
@@ -158,14 +175,11 @@ class SqliteQuestionLog(SqlQuestionLog):
         return connection
 
 
-QuestionLog = SqlQuestionLog
-
-
 def open_question_log(settings: Settings) -> SqlQuestionLog:
     """The log settings.question_log_url names: PostgreSQL for a postgresql:// URL, else SQLite beside the store.
     Nothing is opened until the first call."""
     if settings.question_log_url:
         from store.question_log_pg import PostgresQuestionLog
 
-        return PostgresQuestionLog(settings.question_log_url)
+        return PostgresQuestionLog(settings.question_log_url.get_secret_value())
     return SqliteQuestionLog(settings.question_log_path)

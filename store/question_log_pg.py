@@ -26,5 +26,12 @@ class PostgresQuestionLog(SqlQuestionLog):
         return psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, application_name="forumqa",
                                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}")
 
+    def _database_errors(self) -> tuple[type[Exception], ...]:
+        try:
+            import psycopg
+        except ImportError:  # _connect says what to install (MissingBackend)
+            return (OSError,)
+        return (psycopg.Error, OSError)
+
     def __repr__(self) -> str:  # never the URL: it may hold a password
         return "PostgresQuestionLog()"

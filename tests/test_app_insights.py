@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 from datetime import UTC, datetime
 
 import gradio as gr
@@ -87,17 +88,28 @@ def test_the_page_shows_the_report_with_an_inline_chart_and_no_script(http, ctx)
 
 
 class BrokenLog(SqliteQuestionLog):
-    def add(self, entries):
-        raise OSError("the log's disk is full")
+    def __init__(self, path):
+        super().__init__(path)
+        path.touch()  # there, but unreadable
 
-    def entries(self, since=None):
-        raise OSError("the log's disk is gone")
+    def _connect(self):
+        raise sqlite3.OperationalError("unable to open database file")
 
 
 def test_an_unreadable_log_is_a_503_on_the_page(http, ctx, tmp_path, monkeypatch):
     monkeypatch.setattr(ctx.questions, "log", BrokenLog(tmp_path / "broken.sqlite3"))
     response = http.get("/admin/insights", headers=KEY)
-    assert response.status_code == 503 and response.json()["detail"].startswith("the question log cannot be read")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the question log cannot be read: OperationalError"
+
+
+def test_a_bug_in_the_report_is_not_called_an_unreadable_log(http, ctx, monkeypatch):
+    def bug(*args, **kwargs):
+        raise TypeError("a bug, not the database")
+
+    monkeypatch.setattr("web.insights.build_report", bug)
+    with pytest.raises(TypeError):  # the app's 500 with a request id (web.errors), not "cannot be read"
+        http.get("/admin/insights", headers=KEY)
 
 
 def test_a_failing_log_does_not_touch_the_answer(http, ctx, tmp_path, caplog, monkeypatch):
@@ -106,7 +118,7 @@ def test_a_failing_log_does_not_touch_the_answer(http, ctx, tmp_path, caplog, mo
     response = http.post("/api/ask", json={"question": SPANISH})
     assert response.status_code == 200 and response.json()["answered"]
     assert ctx.questions.flush()
-    assert "not written: OSError: the log's disk is full" in caplog.text
+    assert "not written: QuestionLogUnavailable: OperationalError: unable to open database file" in caplog.text
 
 
 @pytest.mark.slow

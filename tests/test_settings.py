@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+
+import pytest
 
 from settings import Settings
 
@@ -22,3 +25,21 @@ def test_a_dotenv_in_the_working_folder_is_not_read(tmp_path, monkeypatch):
 def test_a_variable_set_by_a_test_still_counts(monkeypatch):
     monkeypatch.setenv("FORUMQA_TOP_K", "7")
     assert Settings().top_k == 7
+
+
+def test_the_question_log_url_is_kept_secret(tmp_path):
+    from settings import load_settings
+
+    settings = load_settings(store_dir=tmp_path, question_log_url=" postgresql://forumqa:hunter2@db:5432/forumqa ")
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert settings.question_log_url.get_secret_value() == "postgresql://forumqa:hunter2@db:5432/forumqa"
+    assert load_settings(store_dir=tmp_path, question_log_url=" ").question_log_url is None
+
+
+def test_topic_similarity_names_known_embedders_and_the_default_one(tmp_path):
+    from settings import DEFAULT_EMBEDDER, InvalidSettings, load_settings
+
+    with pytest.raises(InvalidSettings, match=re.escape(f"the {DEFAULT_EMBEDDER} similarity")):
+        load_settings(store_dir=tmp_path, insights_topic_similarity={"usem3": 0.5})
+    with pytest.raises(InvalidSettings, match="'mystery' is not one of"):
+        load_settings(store_dir=tmp_path, insights_topic_similarity={DEFAULT_EMBEDDER: 0.4, "mystery": 0.5})

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from support import build_settings
 
 from bot import Answer, Source
 from bot.insights import InvalidSince, build_report, parse_since
+from store import QuestionLogUnavailable
 from store.embedders import FakeEmbeddings
 from store.question_log import LoggedQuestion, SqliteQuestionLog, open_question_log
 from web.question_recorder import QuestionRecorder
@@ -98,6 +101,101 @@ def test_a_failing_log_is_logged_and_the_caller_goes_on(tmp_path, caplog, monkey
     assert recorder.record(answer("¿Dónde?"), "api")  # an id: the caller never sees the failure
     assert recorder.flush()
     assert "not written: OSError: disk full" in caplog.text
+
+
+class CountedLog(SqliteQuestionLog):
+    """Counts prunes (and fails them while `failing`); lists its connections and closes in order."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.prunes, self.failing, self.events = 0, False, []
+
+    def prune(self, keep_days, max_rows, now=None):
+        self.prunes += 1
+        self.events.append("prune")
+        if self.failing:
+            raise QuestionLogUnavailable("OperationalError: database is locked")
+        super().prune(keep_days, max_rows, now)
+
+    def _connect(self):
+        self.events.append("connect")
+        return super()._connect()
+
+    def close(self):
+        self.events.append("close")
+        super().close()
+
+
+def wait_for(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_the_recorder_prunes_at_start_then_every_so_many_rows_and_retries_a_failed_prune(tmp_path, caplog,
+                                                                                          monkeypatch):
+    monkeypatch.setattr("web.question_recorder.PRUNE_EVERY_ROWS", 3)
+    question_log = CountedLog(tmp_path / "log.sqlite3")
+    question_log.add([entry(1, days_ago=100, now=datetime.now(UTC))])  # past question_log_days (90)
+    recorder = QuestionRecorder(build_settings(tmp_path, question_log=True), question_log)
+
+    def asked(n: int) -> int:
+        for _ in range(n):
+            recorder.record(answer("¿Dónde?"), "api")
+            assert recorder.flush()
+        return question_log.prunes
+
+    wait_for(lambda: question_log.prunes == 1)  # at start, before any question
+    assert question_log.entries() == []
+    assert asked(2) == 1  # 2 new rows: not yet
+    question_log.failing = True
+    assert asked(1) == 2  # 3 rows: due, and it fails
+    assert "question log: old questions not deleted: QuestionLogUnavailable: OperationalError" in caplog.text
+    question_log.failing = False
+    assert asked(1) == 3  # still due: tried again after the next question
+    assert asked(2) == 3  # 2 rows since that prune
+    recorder.close()
+
+
+def test_the_recorder_drops_entries_past_its_queue_and_the_caller_goes_on(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr("web.question_recorder.MAX_PENDING", 2)
+    writing, go_on = threading.Event(), threading.Event()
+
+    class SlowLog(SqliteQuestionLog):
+        def add(self, entries):
+            writing.set()
+            go_on.wait(30)
+            super().add(entries)
+
+    recorder = QuestionRecorder(build_settings(tmp_path, question_log=True), SlowLog(tmp_path / "log.sqlite3"))
+    recorder.record(answer("first"), "api")
+    assert writing.wait(10)  # the writer holds the first entry; the queue takes two more
+    ids = [recorder.record(answer(f"then {n}"), "api") for n in range(4)]
+    assert all(ids)  # an id each: the caller never learns that two were dropped
+    assert "question log: 1 entries dropped, the writer is behind" in caplog.text
+    go_on.set()
+    assert recorder.flush()
+    assert [e.question for e in recorder.log.entries()] == ["first", "then 0", "then 1"]
+    recorder.close()
+
+
+def test_close_writes_what_is_queued_then_closes_the_log_for_good(tmp_path, monkeypatch):
+    monkeypatch.setattr("web.question_recorder.PRUNE_EVERY_S", 0.0)  # a prune after every batch
+    question_log = CountedLog(tmp_path / "log.sqlite3")
+    recorder = QuestionRecorder(build_settings(tmp_path, question_log=True), question_log)
+    for n in range(5):
+        recorder.record(answer(f"question {n}"), "api")
+    recorder.close()
+    time.sleep(0.3)  # a writer left running would prune (and connect) again now
+    assert question_log.events[-1] == "close", question_log.events
+    assert len(SqliteQuestionLog(tmp_path / "log.sqlite3").entries()) == 5
+
+
+def test_an_entry_is_cut_to_a_rows_size_when_it_is_made():
+    long = LoggedQuestion(id="e1", at=NOW, language="zh", collection="forum", channel="api", question="问" * 5000,
+                          answered=True, cited=[{"doc_id": "d", "title": "题" * 500}], answer="答" * 5000)
+    assert (len(long.question), len(long.answer), len(long.cited[0]["title"])) == (1000, 300, 120)
 
 
 def test_postgres_urls_only(tmp_path):

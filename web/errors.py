@@ -11,8 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from bot import InvalidQuestion
-from bot.llm import LLMError
+from bot import InvalidQuestion, LLMError
 from faults import BackendUnavailable
 from store import StoreError, StoreLocked, StoreUnavailable
 from store.collections import InvalidCollectionName, UnknownCollection

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bot.insights import InsightReport, InvalidSince, build_report, parse_since
 from bot.topics import topic_threshold
+from store import QuestionLogUnavailable
+from store.collections import MAX_COLLECTION_CHARS
 from store.question_log import open_question_log
 from web.context import Context
 from web.insights_chart import daily_chart
@@ -76,14 +78,15 @@ def insight_report(ctx: Context, since: str, collection: str | None = None) -> I
 
 @router.get("/admin/insights", dependencies=[Depends(require_admin_page)], include_in_schema=False)
 def insights(ctx: Context, since: Annotated[str, Query(max_length=20)] = "30d",
-             collection: Annotated[str | None, Query(max_length=100)] = None,
+             collection: Annotated[str | None, Query(max_length=MAX_COLLECTION_CHARS)] = None,
              format: Literal["html", "json"] = "html"):  # noqa: A002 - the query parameter's name
     try:
         report = insight_report(ctx, since, collection or None)
     except InvalidSince as exc:
         raise HTTPException(422, str(exc)) from exc
-    except Exception as exc:  # the database is down or unreadable: say so, not a bare 500
-        raise HTTPException(503, f"the question log cannot be read: {type(exc).__name__}") from exc
+    except QuestionLogUnavailable as exc:  # the database is down or unreadable: say so, not a bare 500
+        cause = type(exc.__cause__ or exc).__name__  # the driver's error, not its message (it may name the host)
+        raise HTTPException(503, f"the question log cannot be read: {cause}") from exc
     if format == "json":
         return JSONResponse(report.to_dict(), headers={"Cache-Control": "no-store"})
     return HTMLResponse(render_page(report, since, ctx.settings.question_log), headers=_HEADERS)

@@ -9,7 +9,6 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot import Answer
@@ -23,6 +22,7 @@ BATCH = 200
 PRUNE_EVERY_S = 3600.0  # the retention and the row cap are applied at start, then once an hour
 PRUNE_EVERY_ROWS = 1000  # or after this many new rows, whichever comes first
 RETRY_AFTER_S = 1.0
+CLOSE_WAIT_S = 10.0  # on shutdown, for the writer to write what is queued
 
 
 class QuestionRecorder:
@@ -34,12 +34,14 @@ class QuestionRecorder:
         self.keep_days, self.max_rows = settings.question_log_days, settings.question_log_max_rows
         self.log = question_log if question_log is not None else (
             open_question_log(settings) if self.enabled else None)
-        self._pending: queue.Queue[Callable[[], object] | None] = queue.Queue(MAX_PENDING)
+        self._pending: queue.Queue[tuple | None] = queue.Queue(MAX_PENDING)
         self._dropped = 0
-        self._pruned_at = 0.0
+        self._pruned_at: float | None = None  # when the last prune succeeded; None: not since start
         self._added_since_prune = 0
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        if self.enabled:
+            self._ensure_writer()  # its first job: the retention and the row cap, at start
 
     def record(self, answer: Answer, channel: str, collection: str | None = None) -> str | None:
         """Queues the answered question; its entry id (for a later vote), or None when the log is off."""
@@ -81,6 +83,7 @@ class QuestionRecorder:
                     self._writer.start()
 
     def _write_forever(self) -> None:
+        self._prune_when_due()
         while True:
             items = [self._pending.get()]
             while len(items) < BATCH:
@@ -89,7 +92,10 @@ class QuestionRecorder:
                 except queue.Empty:
                     break
             stop = None in items
-            self._write([item for item in items if item is not None])
+            written = [item for item in items if item is not None]
+            if written:  # the stop alone writes nothing and prunes nothing: close() is about to close the log
+                self._write(written)
+                self._prune_when_due()
             for _ in items:
                 self._pending.task_done()
             if stop:
@@ -107,17 +113,27 @@ class QuestionRecorder:
                 for entry_id, liked in votes:
                     self.log.vote(entry_id, liked)
                 votes = []
-                if (not self._pruned_at or time.monotonic() - self._pruned_at > PRUNE_EVERY_S
-                        or self._added_since_prune >= PRUNE_EVERY_ROWS):
-                    self._pruned_at, self._added_since_prune = time.monotonic(), 0
-                    self.log.prune(self.keep_days, self.max_rows)
                 return
-            except Exception as exc:
+            except Exception as exc:  # the writer thread must live on: any failure is a warning, never a crash
                 if attempt == 2:
                     log.warning("question log: %s entries and %s votes not written: %s: %s",
                                 len(entries), len(votes), type(exc).__name__, " ".join(str(exc).split()))
                 else:
                     time.sleep(RETRY_AFTER_S)
+
+    def _prune_when_due(self) -> None:
+        """The retention and the row cap: at start, then every PRUNE_EVERY_S or PRUNE_EVERY_ROWS new rows. A prune
+        that fails is a warning and is tried again after the next batch."""
+        if (self._pruned_at is not None and time.monotonic() - self._pruned_at < PRUNE_EVERY_S
+                and self._added_since_prune < PRUNE_EVERY_ROWS):
+            return
+        try:
+            self.log.prune(self.keep_days, self.max_rows)
+        except Exception as exc:
+            log.warning("question log: old questions not deleted: %s: %s", type(exc).__name__,
+                        " ".join(str(exc).split()))
+            return
+        self._pruned_at, self._added_since_prune = time.monotonic(), 0
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Waits until every queued entry is written (tests, shutdown); False when the writer is still behind."""
@@ -128,12 +144,17 @@ class QuestionRecorder:
             time.sleep(0.02)
         return not self._pending.unfinished_tasks
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = CLOSE_WAIT_S) -> None:
+        """Writes what is queued (within `timeout_s`), stops the writer, then closes the log."""
         if self._writer is not None:
-            self.flush()
+            deadline = time.monotonic() + timeout_s
             try:
-                self._pending.put_nowait(None)
+                self._pending.put(None, timeout=timeout_s)
             except queue.Full:
                 pass
+            self._writer.join(max(0.0, deadline - time.monotonic()))
+            if self._writer.is_alive():
+                log.warning("question log: the writer did not finish within %.0f s; %s entries not written",
+                            timeout_s, self._pending.qsize())
         if self.log is not None:
             self.log.close()
