@@ -16,8 +16,8 @@ from settings import Settings
 from store.errors import QuestionLogUnavailable
 
 # What one row may hold: a question is capped by settings.max_question_chars already; these keep a row small, so
-# question_log_max_rows bounds the log's size. In characters: about 2 KB a row at most in English or Spanish, about
-# 5 KB in Chinese (3 bytes a character in UTF-8).
+# question_log_max_rows bounds the log's size: about 2 KB a row at most in English or Spanish, 6 KB in Chinese (3
+# bytes a character in UTF-8; four cited titles).
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 300
 MAX_TITLE_CHARS = 120
