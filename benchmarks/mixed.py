@@ -105,9 +105,10 @@ def ask_all(store_dir: Path, asks: Iterable[dict]) -> list[dict]:
     return out
 
 
-def ask_with_code_at(rev: str, store_dir: Path, asks: list[dict], workdir: Path) -> list[dict] | None:
+def ask_with_code_at(rev: str, docs: Path, asks: list[dict], workdir: Path) -> list[dict] | None:
     """`ask_all` with the pipeline as it was at `rev`: its bot/ingest/store/prompts/settings.py are unpacked
-    in front of this checkout on the child's path. None when git or the revision is not available."""
+    in front of this checkout on the child's path, and it indexes `docs` in a store of its own (kept in
+    `workdir`), since a store's layout may have changed since. None when git or the revision is not available."""
     tree = workdir / f"code-{rev}"
     tree.mkdir(parents=True, exist_ok=True)
     try:
@@ -121,9 +122,12 @@ def ask_with_code_at(rev: str, store_dir: Path, asks: list[dict], workdir: Path)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(ROOT)])}
     env = {k: v for k, v in env.items() if not k.startswith("FORUMQA_")}
     subprocess.run(
-        [sys.executable, "-c", "import sys, json; from benchmarks.mixed import ask_all; from pathlib import Path; "
-         "json.dump(ask_all(Path(sys.argv[1]), json.load(open(sys.argv[2]))), open(sys.argv[3], 'w'))",
-         str(store_dir), str(workdir / "asks.json"), str(workdir / "before.json")],
+        [sys.executable, "-c", "import sys, json; from pathlib import Path; from benchmarks.mixed import ask_all; "
+         "from ingest.pipeline import ingest_paths; from settings import Settings; from store import open_index; "
+         "s = Settings(_env_file=None, store_dir=Path(sys.argv[1]), answerer='extractive'); "
+         "ingest_paths([Path(sys.argv[2])], open_index(s), s); "
+         "json.dump(ask_all(s.store_dir, json.load(open(sys.argv[3]))), open(sys.argv[4], 'w'))",
+         str(workdir / "store"), str(docs), str(workdir / "asks.json"), str(workdir / "before.json")],
         cwd=tree, env=env, check=True,
     )
     return json.loads((workdir / "before.json").read_text(encoding="utf-8"))
@@ -229,7 +233,7 @@ def run(dataset: Path, workdir: Path, splits: Sequence[str], before: str | None,
     answers["ours"] = ask_all(settings.store_dir, payload)
     log.info("ours: %s questions in %.0f s", len(asks), time.perf_counter() - start)
     if before:
-        got = ask_with_code_at(before, settings.store_dir, payload, workdir / "before")
+        got = ask_with_code_at(before, workdir / "docs", payload, workdir / "before")
         if got is not None:
             answers[f"before ({before})"] = got
     if baseline:
