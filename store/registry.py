@@ -27,6 +27,7 @@ class DocumentRegistry:
     def __init__(self, client, collection: str) -> None:
         self._name = collection
         self._cache: tuple[float, dict[str, DocumentRecord]] | None = None
+        self._cache_commit: str | None = None  # the commit marker when the cached records were read
         self._last_commit: str | None = None
         self._revisions, self._revisions_of = ("", ""), None
         self.attach(client)
@@ -41,10 +42,16 @@ class DocumentRegistry:
         )
 
     def records(self, fresh: bool) -> dict[str, DocumentRecord]:
-        """doc_id -> record; `fresh=False` accepts records read in the last couple of seconds."""
-        now = time.monotonic()
-        if not fresh and self._cache and now - self._cache[0] < _TTL_S:
-            return self._cache[1]
+        """doc_id -> record; `fresh=False` accepts records read in the last couple of seconds, or read earlier
+        when no writer has committed since (one small read: at 100,000 chunks reading every record takes
+        seconds, longer than the couple of seconds it stays fresh)."""
+        if not fresh and self._cache:
+            if time.monotonic() - self._cache[0] < _TTL_S:
+                return self._cache[1]
+            if self._cache_commit is not None and self._commit_marker() == self._cache_commit:
+                self._cache = (time.monotonic(), self._cache[1])
+                return self._cache[1]
+        marker = self._commit_marker()  # before the records: a commit during the read shows as a newer marker
         records: dict[str, DocumentRecord] = {}
         offset = 0
         while True:
@@ -55,8 +62,12 @@ class DocumentRegistry:
             if len(got["ids"]) < PAGE:
                 break
             offset += PAGE
-        self._cache = (now, records)
+        self._cache, self._cache_commit = (time.monotonic(), records), marker
         return records
+
+    def _commit_marker(self) -> str | None:
+        got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
+        return got["metadatas"][0].get("id") if got["metadatas"] else None
 
     def forget(self) -> None:
         """Drop the cached records: the next read goes to the store."""
@@ -65,8 +76,7 @@ class DocumentRegistry:
     def follow_commits(self) -> None:
         """Forget the cached records when any writer committed since they were read: one small read, so that
         each question sees every commit made before it."""
-        got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
-        last = got["metadatas"][0].get("id") if got["metadatas"] else None
+        last = self._commit_marker()
         if last != self._last_commit:
             self._last_commit = last
             self.forget()

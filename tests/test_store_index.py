@@ -234,3 +234,30 @@ def test_opening_an_old_store_with_another_embedder_leaves_it_intact(make_settin
 
     reopened = ChromaIndex(settings, fake_embedder, client=index.client)  # its own embedder still opens it
     assert reopened.vectors.count() == len(rows["ids"])
+
+
+def test_cached_records_outlive_their_seconds_until_a_writer_commits(make_settings, corpus, fake_embedder,
+                                                                     monkeypatch):
+    """Reading every record takes seconds at 100,000 chunks, longer than a cache of a few seconds lives: past
+    that, the cache is kept while the commit marker is unchanged, and read again once a writer has committed."""
+    folder, files = corpus
+    settings = make_settings(embedder="fake")
+    writer = open_index(settings, fake_embedder)
+    ingest_paths([folder], writer, settings)
+    registry = ChromaIndex(settings, fake_embedder, client=writer.client).registry
+    reads = []
+    original_get = registry.records_collection.get
+    monkeypatch.setattr(registry.records_collection, "get", lambda **kw: reads.append(kw) or original_get(**kw))
+    clock = [1000.0]
+    monkeypatch.setattr("store.registry.time.monotonic", lambda: clock[0])
+    registry.forget()  # read when the index opened, by the real clock
+
+    assert len(registry.records(fresh=False)) == 3 and len(reads) == 1
+    clock[0] += 60
+    assert len(registry.records(fresh=False)) == 3 and len(reads) == 1  # nothing committed: no full read
+
+    write_txt(folder / "more.txt", EN_CLIMATE + " A fourth report about tidal energy.")
+    ingest_paths([folder], writer, settings)
+    assert len(registry.records(fresh=False)) == 3  # still fresh by the clock
+    clock[0] += 60
+    assert len(registry.records(fresh=False)) == 4 and len(reads) == 2
