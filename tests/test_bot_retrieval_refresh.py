@@ -39,10 +39,10 @@ def test_the_question_after_an_ingest_is_answered_from_the_previous_bm25_while_t
     release, builds = threading.Event(), []
 
     class HeldBM25(LanguageBM25):
-        def __init__(self, chunks):
+        def __init__(self, chunks, previous=None):
             builds.append(threading.current_thread().name)
             release.wait(30)
-            super().__init__(chunks)
+            super().__init__(chunks, previous)
 
     monkeypatch.setattr(bot.retrieval, "LanguageBM25", HeldBM25)
     note = write_txt(tmp_path / "docs" / "gruas.txt", NOTE)
