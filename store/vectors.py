@@ -205,11 +205,9 @@ def _pages(collection, include: list[str]):
 
 
 def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool) -> list[ScoredChunk]:
-    total = collection.count()
-    if total == 0:
-        return []
     include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
-    got = collection.query(query_embeddings=[query_vector], n_results=min(k, total), where=where, include=include)
+    # chromadb 1.x returns what there is when k exceeds it (an empty collection included): no count() first
+    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, include=include)
     vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
     out = []
     for cid, text, meta, dist, vector in zip(
