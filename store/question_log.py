@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,7 @@ class LoggedQuestion:
         return cls(row[0], at, row[2], row[3], row[4], row[5], bool(row[6]), json.loads(row[7]), row[8], row[9])
 
 
-class SqlQuestionLog:
+class SqlQuestionLog(ABC):
     """The log's statements, for any DB-API connection; subclasses open the connection, name its placeholder and
     the errors of their driver, which every call raises as QuestionLogUnavailable."""
 
@@ -76,8 +77,9 @@ class SqlQuestionLog:
         self._lock = threading.Lock()  # one connection, used by one thread at a time
         self._connection = None
 
+    @abstractmethod
     def _connect(self):
-        raise NotImplementedError
+        """A new DB-API connection to the log's database."""
 
     def _database_errors(self) -> tuple[type[Exception], ...]:
         """What the driver raises when the database cannot be opened, read or written."""
