@@ -79,23 +79,26 @@ class ExtractiveAnswerer:
     def supported(self, hit: Hit, request: AnswerRequest, slack: float = 0.0) -> bool:
         """The calibrated refusal: does this document stand out enough among those retrieved to answer from
         it, and does it mention the figures and names the question asks about?"""
+        return self._margin(hit, request) >= -slack
+
+    def _margin(self, hit: Hit, request: AnswerRequest) -> float:
+        """How far the document's support is above its pair's threshold; -inf when it lacks the question's
+        figures or names."""
         if names_anything(request.question) and missing(request.question, hit.whole_text(), hit.language,
                                                         names=hit.language == request.language):
-            return False
+            return float("-inf")
         thresholds = self.settings.refusal_threshold
         largest = max((t for row in thresholds.values() for t in row.values()), default=0.0)
         threshold = thresholds.get(request.language, {}).get(hit.language, largest)
-        return self.support(hit, request.hits) >= threshold - slack
+        return self.support(hit, request.hits) - threshold
 
     def _clearly_supported(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
         """Supported, and either well above the threshold or holding a sentence on the question: a document on
         the question's subject that lacks the answer ("the forum's budget" in the forum's report) comes near the
         threshold too, but none of its sentences is about what was asked."""
-        best = request.hits[0]
-        if not self.supported(best, request):
-            return False
-        return (self.supported(best, request, slack=-self.settings.refusal_clear_margin)
-                or max(c.evidence for c in ranked) >= self.settings.evidence_relevance)
+        margin = self._margin(request.hits[0], request)
+        return margin >= 0 and (margin >= self.settings.refusal_clear_margin
+                                or max(c.evidence for c in ranked) >= self.settings.evidence_relevance)
 
     def _says_it(self, ranked: list[Candidate], request: AnswerRequest) -> bool:
         """A document scored just below its threshold still answers when one of its sentences is very close to
