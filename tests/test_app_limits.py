@@ -353,7 +353,7 @@ def test_hostile_votes_do_not_grow_the_feedback_file(app):
     feedback = app.store.parent / "store-feedback.jsonl"
     with client_at(app, "127.0.4.1") as http:
         gradio = GradioSession(http)
-        assert gradio.join("chat", [SPANISH_TRADE, [], "es", None]) == 200
+        assert gradio.join("chat", [SPANISH_TRADE, [], "es", None, None]) == 200
         assert gradio.wait_for(1)[0]["success"]
         hostile = [
             {"index": [1, 0], "value": "x" * 20_000, "liked": True},  # a real answer: a vote to keep

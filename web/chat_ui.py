@@ -229,10 +229,12 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
         chatbot.like(handlers.feedback, [answers], None, api_visibility="undocumented")
         relabel_outputs = [header, lang, chatbot, textbox]
         for trigger in (lang.change, demo.load):
-            trigger(handlers.relabel_collections, [lang], [collection], api_visibility="undocumented", queue=False)
+            trigger(handlers.relabel_collections, [lang], [collection], api_visibility="undocumented", queue=False,
+                    show_progress="hidden")
         for trigger in (lang.change, demo.load, collection.change):  # the examples follow the collection too
+            # relabelling is instant: no spinner over the title while the page loads
             trigger(handlers.relabel, [lang, collection], relabel_outputs, api_visibility="undocumented",
-                    queue=False).then(
+                    queue=False, show_progress="hidden").then(
                 None, [header], None, js=TITLE_FROM_HEADER_JS, api_visibility="undocumented", queue=False
             )
         for script in (SCROLL_TO_QUESTION_JS, KEEP_HINT_JS):
