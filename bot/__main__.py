@@ -1,10 +1,11 @@
-"""python -m bot ask [--store DIR] [--lang auto|zh|es|en] [--json] [QUESTION]
+"""python -m bot ask [--store DIR] [--collection NAME] [--lang auto|zh|es|en] [--json] [QUESTION]
 python -m bot report [--since 30d] [--format md|csv|json] [--collection NAME] [--store DIR] [--log-url URL]
 
 Without QUESTION, reads one question per line from stdin and answers each in the same process. A question that
 cannot be answered (invalid, or a backend down) gets an error line and the next question is asked; the exit
 status is then 1, as for `python -m ingest` when some files fail and the rest are ingested. Invalid settings, a
-missing backend package or a store that cannot be opened stop it at once with one line and exit status 2.
+missing backend package, a store that cannot be opened or a collection it does not hold stop it at once with one
+line and exit status 2.
 
 `report` prints the editors' report over the question log (settings.question_log): questions per day and
 language, the answered rate, the unanswered questions by topic, the most cited documents, the down-voted
@@ -29,6 +30,7 @@ from bot.topics import topic_threshold
 from faults import BackendUnavailable, MissingBackend
 from settings import InvalidSettings, apply_offline_environment, load_settings
 from store import QuestionLogUnavailable, StoreError, open_index
+from store.collections import UnknownCollection, check_collection_name, collection_settings, stored_collections
 from store.embedders import EMBEDDERS, make_embedder
 from store.question_log import open_question_log
 
@@ -43,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--chroma-port", type=int)
     ask.add_argument("--embedder", choices=EMBEDDERS)
     ask.add_argument("--answerer", choices=ANSWERERS)
+    ask.add_argument("--collection", help="ask this collection (one forum's documents) only; default: the store's "
+                                          "default collection")
     ask.add_argument("--lang", choices=LANG_CHOICES, default="auto")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, one per line")
     report = commands.add_parser("report", help="what visitors asked: the question log's report")
@@ -65,6 +69,13 @@ def render_text(answer: Answer) -> str:
         lines.append("  also retrieved, not cited:")
         lines += [f"    - {s.title} ({s.language}) {s.source}" for s in answer.also_retrieved]
     return "\n".join(lines)
+
+
+def held_collection(settings, name: str) -> str:
+    """`name`, if the store holds that collection or it is the default one: asking creates no collection."""
+    if check_collection_name(name, settings.collection) == settings.collection or name in stored_collections(settings):
+        return name
+    raise UnknownCollection(f"no collection named '{name}' in the store; python -m ingest --list shows them")
 
 
 def report(args: argparse.Namespace) -> int:
@@ -99,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             store_dir=args.store, chroma_host=args.chroma_host, chroma_port=args.chroma_port,
             embedder=args.embedder, answerer=args.answerer,
         )
+        if args.collection is not None:
+            settings = collection_settings(settings, held_collection(settings, args.collection))
         qa = ForumQA(settings, open_index(settings))
     except (InvalidSettings, MissingBackend, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -211,6 +211,54 @@ def test_the_chat_selects_a_collection_when_there_are_several(app):
     assert relabelled["label"] == "Foro" and relabelled["visible"] is True and "beta" in relabelled["choices"]
 
 
+DEFAULT_REPORT = "Default Forum in Santiago\n\nThe default forum met in Santiago in 2023. It discussed lithium and " \
+                 "solar power.\n"
+
+
+@pytest.fixture(scope="module")
+def gradio_http(tmp_path_factory):
+    """A client of an app whose default collection holds a report too (Gradio's queue runs in the app's lifespan)."""
+    folder = tmp_path_factory.mktemp("gradio-api")
+    settings = build_store(folder)
+    report = ingest_paths([write_txt(folder / "reports" / "forum" / "default.txt", DEFAULT_REPORT)],
+                          open_index(settings), settings)
+    assert not report.failed
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def gradio_call(http, route: str, body: dict) -> tuple[str, str]:
+    """(the last event's name, the chat's last message) for one call of Gradio's own API, as a script would
+    make it: POST /gradio_api/call[/v2]/chat, then read the event stream it names."""
+    started = http.post(f"/gradio_api/{route}", json=body)
+    assert started.status_code == 200, started.text
+    events = parse_sse(http.get(f"/gradio_api/{route}/{started.json()['event_id']}").text)
+    name, data = events[-1]
+    return name, data[0] if name == "complete" else json.dumps(data)
+
+
+@pytest.mark.parametrize(("route", "body", "asked"), [
+    ("call/chat", {"data": [QUESTION, "en", None]}, "forum"),  # the inputs in order: message, lang, collection
+    ("call/chat", {"data": [QUESTION, "en", "beta"]}, "beta"),
+    ("call/chat", {"data": [QUESTION, "auto", "alpha"]}, "alpha"),
+    ("call/v2/chat", {"message": QUESTION}, "forum"),  # by name: the others take their defaults
+    ("call/v2/chat", {"message": QUESTION, "collection": "beta"}, "beta"),
+])
+def test_gradios_own_api_answers_from_the_named_collection_else_the_default_one(gradio_http, route, body, asked):
+    event, shown = gradio_call(gradio_http, route, body)
+    held = {"forum": {"Default Forum in Santiago"}, **{name: own_titles(name) for name in REPORTS}}
+    assert event == "complete" and "**Sources**" in shown, shown
+    cited = {title for name, titles in held.items() for title in titles if title in shown}
+    assert cited and cited <= held[asked], shown
+    link = "" if asked == "forum" else f"collection={asked}"
+    assert all(link in line for line in shown.splitlines() if "/view/" in line), shown
+
+
+def test_gradios_own_api_refuses_a_collection_the_store_does_not_hold(gradio_http):
+    event, shown = gradio_call(gradio_http, "call/chat", {"data": [QUESTION, "en", "nowhere"]})
+    assert event == "error" and "nowhere" in shown and "Santiago" not in shown
+
+
 def on_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
