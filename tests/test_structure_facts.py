@@ -33,6 +33,11 @@ def test_a_backend_setting_accepts_the_registry_names_only_and_the_readme_lists_
     assert set(re.findall(r"`([a-z0-9+]+)`", readme_row(variable))) >= set(registry)
 
 
+def test_the_default_backends_are_registry_names():
+    assert Settings.model_fields["embedder"].default in EMBEDDERS
+    assert Settings.model_fields["answerer"].default in ANSWERERS  # not validated when built (settings.py)
+
+
 def test_the_clis_offer_the_registry_names():
     for name in EMBEDDERS:
         assert ingest_args(["--embedder", name, "x"]).embedder == name

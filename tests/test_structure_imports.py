@@ -20,11 +20,16 @@ MAY_NOT_IMPORT = {
     "ingest": {"bot", "web"},
     "bot": {"ingest", "web"},
 }
+# After the imports, the stages that read settings build them as their CLIs do (the defaults): validating a
+# setting must not load a later stage either (the answerer's registry lives in bot/).
 LOAD_ALL = """
 import importlib, json, pkgutil, sys
 package = importlib.import_module(sys.argv[1])
 for module in pkgutil.walk_packages(package.__path__, sys.argv[1] + "."):
     importlib.import_module(module.name)
+if sys.argv[1] != "textkit":
+    from settings import load_settings
+    load_settings(store_dir="unused")
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
