@@ -239,15 +239,15 @@ def test_bot_ask_json_writes_one_line_per_question_when_the_llm_fails(tmp_path, 
             llm.stop()
         else:
             llm.refuse(401)
-        questions = f"{QUESTION}\nWhere was the forum held?\n"
+        questions = f"{QUESTION}\nWhere was the forum held?\n2024年中国与拉美的贸易额是多少？\n"
         proc = subprocess.run(
             [sys.executable, "-m", "bot", "ask", "--json", "--embedder", "fake", "--answerer", "openai"],
             input=questions, capture_output=True, text=True, cwd=tmp_path, timeout=180,
             env={**env, "FORUMQA_LLM_BASE_URL": llm.api_url},
         )
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [line["question"] for line in lines] == questions.splitlines(), proc.stdout + proc.stderr
-    assert all(line["error"] and "\n" not in line["error"] for line in lines), lines
+    assert [line["question"] for line in lines] == questions.splitlines() and len(lines) == 3, proc.stdout + proc.stderr
+    assert all(line["error"] and "\n" not in line["error"] and "answer" not in line for line in lines), lines
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
 
 

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from bot import ForumQA
+from bot import ForumQA, LLMError
+from faults import BackendUnavailable
 from ingest.pipeline import ingest_paths
 from settings import Settings
 from store import ChromaIndex, StoreError, StoreLocked, open_index
@@ -83,8 +84,9 @@ def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Th
                 continue
             try:
                 forum.qa.ask("forum", "en")
-            except Exception as exc:  # a failed warm-up only means a slower first answer
+            except (BackendUnavailable, LLMError, StoreError) as exc:  # a backend down: a slower first answer
                 log.warning("warm-up question in collection %s failed: %s", name, exc)
+            # Anything else is a bug: it ends the warm-up with its traceback (threading.excepthook), not a warning.
 
     thread = threading.Timer(delay_s, run)
     thread.name, thread.daemon = "forumqa-warm-up", True
