@@ -136,3 +136,5 @@ def test_over_http_the_log_lies_beside_the_store_and_the_page_needs_the_key(tmp_
         page = http.get("/admin/insights", headers=KEY)
         assert page.status_code == 200 and "<svg" in page.text
     assert (tmp_path / "store-questions.sqlite3").exists()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("store-questions.sqlite3*"))
+    assert SPANISH.encode() in stored and b"127.0.0.1" not in stored  # the visitor's address is never kept

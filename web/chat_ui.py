@@ -69,6 +69,18 @@ KEEP_HINT_JS = f"""() => {{
   new MutationObserver(keep).observe(block, {{subtree: true, childList: true, attributes: true,
                                               attributeFilter: ['placeholder', 'disabled']}});
 }}"""
+# Gradio lists the example questions as role=list holding buttons, not list items: a critical axe violation
+# (aria-required-children) for screen readers. As a group of buttons they read right.
+EXAMPLES_AS_GROUP_JS = f"""() => {{
+  const chat = document.getElementById('{CHAT_ID}');
+  if (!chat || chat.dataset.examplesAsGroup) return;
+  chat.dataset.examplesAsGroup = 'yes';
+  const regroup = () => {{
+    for (const list of chat.querySelectorAll('.examples[role=list]')) list.setAttribute('role', 'group');
+  }};
+  regroup();
+  new MutationObserver(regroup).observe(chat, {{childList: true, subtree: true}});
+}}"""
 # The tab title follows the header's first line (the title in the interface language) after each relabel.
 TITLE_FROM_HEADER_JS = "(header) => { document.title = header.split('\\n')[0].replace(/^#\\s*/, ''); }"
 # The rate-limited events, by the name of their function in this module (web.rate_limits counts them).
@@ -237,7 +249,7 @@ def build_chat_ui(ctx: WebContext) -> gr.Blocks:
                     queue=False, show_progress="hidden").then(
                 None, [header], None, js=TITLE_FROM_HEADER_JS, api_visibility="undocumented", queue=False
             )
-        for script in (SCROLL_TO_QUESTION_JS, KEEP_HINT_JS):
+        for script in (SCROLL_TO_QUESTION_JS, KEEP_HINT_JS, EXAMPLES_AS_GROUP_JS):
             demo.load(None, None, None, js=script, api_visibility="undocumented", queue=False)
     return demo
 
