@@ -29,6 +29,7 @@ from support import (  # noqa: E402
     ROOT,
     build_settings,
     copy_store,
+    developer_settings_hidden,
     find_executable,
     free_port,
     stop_process,
@@ -38,16 +39,9 @@ from support import (  # noqa: E402
 
 @pytest.fixture(scope="session", autouse=True)
 def developer_settings_left_out() -> Iterator[None]:
-    """Every test starts from the defaults: the developer's FORUMQA_<SETTING> variables are unset and no `.env` is
-    read by any Settings() built in this process (session-wide, so module-scoped fixtures are covered too). The
-    tests' own knobs (FORUMQA_LOAD_SECONDS, FORUMQA_TEST_LLM_THREADS) are no settings and stay."""
-    from settings import Settings
-
-    settings_vars = {f"FORUMQA_{name}".upper() for name in Settings.model_fields}
-    with pytest.MonkeyPatch.context() as patch:
-        for key in [k for k in os.environ if k.upper() in settings_vars]:
-            patch.delenv(key)
-        patch.setitem(Settings.model_config, "env_file", None)
+    """Every test starts from the defaults (support.developer_settings_hidden), session-wide, so module-scoped
+    fixtures are covered too."""
+    with developer_settings_hidden():
         yield
 
 

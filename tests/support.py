@@ -6,7 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from benchmarks.processes import free_port as free_port  # one helper for tests and benchmarks
 
@@ -20,6 +24,21 @@ def build_settings(tmp_path: Path, **overrides):
 
     overrides.setdefault("store_dir", tmp_path / "store")
     return Settings(_env_file=None, **overrides)
+
+
+@contextmanager
+def developer_settings_hidden() -> Iterator[None]:
+    """Within it, the developer's FORUMQA_<SETTING> variables are unset and no `.env` is read by any Settings()
+    built in this process. The tests' own knobs (FORUMQA_LOAD_SECONDS, FORUMQA_TEST_LLM_THREADS) are no settings
+    and stay. conftest's autouse fixture holds it for the whole session."""
+    from settings import Settings
+
+    settings_vars = {f"FORUMQA_{name}".upper() for name in Settings.model_fields}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.upper() in settings_vars]:
+            patch.delenv(key)
+        patch.setitem(Settings.model_config, "env_file", None)
+        yield
 
 
 def subprocess_env(store_dir: Path | None = None, **forumqa: str) -> dict[str, str]:

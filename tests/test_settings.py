@@ -6,6 +6,7 @@ import os
 import re
 
 import pytest
+from support import developer_settings_hidden
 
 from settings import Settings
 
@@ -20,6 +21,22 @@ def test_a_dotenv_in_the_working_folder_is_not_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert Settings().top_k == Settings.model_fields["top_k"].default
     assert Settings(_env_file=".env").top_k == 9  # the file itself is fine: it is only left out
+
+
+def test_a_developers_variables_and_dotenv_count_outside_the_tests_and_are_hidden_inside(tmp_path, monkeypatch):
+    """What conftest's autouse fixture holds, over a developer's setup: a FORUMQA_ variable and a `.env`."""
+    (tmp_path / ".env").write_text("FORUMQA_CHUNK_SIZE=300\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FORUMQA_TOP_K", "9")
+    monkeypatch.setenv("FORUMQA_TEST_LLM_THREADS", "3")  # a test knob, not a setting
+    monkeypatch.setitem(Settings.model_config, "env_file", ".env")  # as outside the tests
+    assert (Settings().top_k, Settings().chunk_size) == (9, 300)
+    with developer_settings_hidden():
+        assert "FORUMQA_TOP_K" not in os.environ and os.environ["FORUMQA_TEST_LLM_THREADS"] == "3"
+        defaults = Settings()
+        assert (defaults.top_k, defaults.chunk_size) == (Settings.model_fields["top_k"].default,
+                                                         Settings.model_fields["chunk_size"].default)
+    assert Settings().top_k == 9  # left as it found it
 
 
 def test_a_variable_set_by_a_test_still_counts(monkeypatch):
