@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     # --- retrieval ---
     top_k: int = Field(4, gt=0, description="Documents returned per question.")
     fetch_k: int = Field(30, gt=0, description="Dense candidates fetched per document language.")
+    lexical_k: int = Field(
+        10, ge=0, description="Chunks in the question's language that hold most of its words, scored beside the "
+        "dense candidates when these miss them (a short, general question can rank them below fetch_k).",
+    )
     lexical_weight: float = Field(
         0.5, ge=0,
         description="Bonus, in z-score units, for a chunk in the question's language that holds all of the "

@@ -52,6 +52,13 @@ class Coverage(Mapping[str, float]):
     def __len__(self) -> int:
         return int(np.count_nonzero(self._shares))
 
+    def best(self, n: int) -> list[str]:
+        """The ids of the (at most) `n` chunks holding the largest shares, largest first."""
+        held = np.flatnonzero(self._shares)
+        if len(held) > n:
+            held = held[np.argpartition(-self._shares[held], n - 1)[:n]]
+        return [self._index.ids[row] for row in held[np.argsort(-self._shares[held], kind="stable")]]
+
 
 class LanguageBM25:
     """Lexical search that only compares a question with documents in the question's language.

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from bot.answer import Hit
-from bot.bm25_index import LanguageBM25
+from bot.bm25_index import Coverage, LanguageBM25
 from settings import Settings
 from store import ChromaIndex, ScoredChunk
 from textkit.tokens import tokenize
@@ -116,6 +117,8 @@ class HybridRetriever:
             search_vector = np.hstack([w * part for w, part in zip(weights, parts)])
             found = self.index.dense_search(search_vector.tolist(), self.settings.fetch_k, with_vectors=True,
                                             language=lang)
+            if lang == language:
+                found += self._lexical_only(lexical, found, search_vector, lang)
             if not found:
                 continue
             background = backgrounds.get(lang, pooled)  # 'other' documents: all languages' background
@@ -141,6 +144,19 @@ class HybridRetriever:
         if self.settings.lexical_weight <= 0:
             return {}
         return self.bm25().coverage(question, language)
+
+    def _lexical_only(self, lexical: Mapping[str, float], found: list[ScoredChunk], search_vector: np.ndarray,
+                      language: str) -> list[ScoredChunk]:
+        """The chunks holding most of the question's words that the dense search did not fetch, with their
+        vectors: "Who gave the opening remark?" resembles many passages as much as the one that says it."""
+        if not isinstance(lexical, Coverage) or not self.settings.lexical_k:
+            return []
+        fetched = {c.chunk_id for c in found}
+        missed = [cid for cid in lexical.best(self.settings.lexical_k) if cid not in fetched]
+        if not missed:
+            return []
+        return self.index.dense_search(search_vector.tolist(), len(missed), with_vectors=True, language=language,
+                                       ids=missed)
 
     @staticmethod
     def _one_per_document(ranked: list[Scored], lexical_weight: float) -> list[Hit]:

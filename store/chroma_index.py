@@ -193,11 +193,13 @@ class ChromaIndex:
 
     @_serialized
     def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,
-                     with_vectors: bool = False, language: str | None = None) -> list[ScoredChunk]:
+                     with_vectors: bool = False, language: str | None = None,
+                     ids: list[str] | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
-        else of all."""
+        else of all; among the chunks `ids` only, when given."""
         self._follow_other_writers()
-        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors, language)
+        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors, language,
+                                   ids)
 
     @_serialized
     def stored_rows(self, where: dict | None = None, include: tuple[str, ...] = ("metadatas",)) -> dict[str, list]:

@@ -167,11 +167,12 @@ class ChunkVectors:
         return out
 
     def search(self, query_vector: list[float], k: int, records: dict[str, DocumentRecord], where: dict | None = None,
-               with_vectors: bool = False, language: str | None = None) -> list[ScoredChunk]:
+               with_vectors: bool = False, language: str | None = None,
+               ids: list[str] | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
-        or the nearest of all languages."""
+        or the nearest of all languages; among the chunks `ids` only, when given."""
         shards = [self.shards[_language(language)]] if language else self.shards.values()
-        found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors)]
+        found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors, ids)]
         committed = [chunk for chunk in found if _committed(records, chunk.metadata)]
         return committed if language else heapq.nlargest(k, committed, key=lambda c: c.score)
 
@@ -204,10 +205,11 @@ def _pages(collection, include: list[str]):
         offset += PAGE
 
 
-def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool) -> list[ScoredChunk]:
+def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool,
+           ids: list[str] | None = None) -> list[ScoredChunk]:
     include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
     # chromadb 1.x returns what there is when k exceeds it (an empty collection included): no count() first
-    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, include=include)
+    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, ids=ids, include=include)
     vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
     out = []
     for cid, text, meta, dist, vector in zip(

@@ -88,3 +88,14 @@ def test_top_k_limits_the_hits_and_each_hit_reads_its_whole_document(store):
     assert len(hits) == 2
     for hit in hits:
         assert hit.text in hit.whole_text()
+
+
+def test_a_chunk_with_the_questions_words_is_scored_even_when_the_dense_search_misses_it(store):
+    question = "Which mangroves protect the coast from erosion?"
+    dense_only = retriever(store, fetch_k=1, lexical_k=0).score(question, "en", vector(store, question))
+    with_lexical = retriever(store, fetch_k=1, lexical_k=2).score(question, "en", vector(store, question))
+    english = {s.chunk.chunk_id: s for s in with_lexical if s.chunk.metadata["language"] == "en"}
+    climate = [s for s in english.values() if s.chunk.metadata["source"].endswith("climate-en.txt")]
+    assert len([s for s in dense_only if s.chunk.metadata["language"] == "en"]) == 1
+    assert climate and climate[0].lexical > 0.5 and climate[0].chunk.vector is not None
+    assert len(english) == len({s.chunk.chunk_id for s in with_lexical if s.chunk.metadata["language"] == "en"})
