@@ -9,6 +9,8 @@ import functools
 import logging
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Container, Iterator
 from dataclasses import replace
 
 import chromadb.errors
@@ -16,16 +18,18 @@ import numpy as np
 
 from settings import Settings
 from store.background import load_or_embed
-from store.client import make_chroma_client
+from store.client import embedded_store, make_chroma_client, reopen_embedded
 from store.embedders import NamedEmbeddings
 from store.errors import server_faults
-from store.records import Chunk, DocumentRecord, clean_title
+from store.records import Chunk, DocumentRecord, chunk_id, clean_title
 from store.refine import VectorRefiner
 from store.registry import DocumentRegistry
-from store.vectors import ChunkVectors, ScoredChunk
+from store.snapshot import saved_registry_path
+from store.vectors import ChunkVectors, ScoredChunk, shard_language
 
 log = logging.getLogger(__name__)
 
+_READ_PAGE = 1000  # chunks per read of every chunk: one page holds the lock for a fraction of a second
 _REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
 
 
@@ -36,6 +40,7 @@ def _serialized(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock, server_faults(self.settings):
+            self._follow_shared_client()
             for pause in _REOPEN_PAUSES_S:
                 try:
                     return method(self, *args, **kwargs)
@@ -54,19 +59,28 @@ class ChromaIndex:
     def __init__(self, settings: Settings, embedder: NamedEmbeddings, client=None) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._lock = threading.RLock()
+        # Embedded: the client and lock of the store folder, shared with every other collection opened on it.
+        self._shared = None if settings.chroma_host else embedded_store(settings)
+        self._lock = self._shared.lock if self._shared else threading.RLock()
+        self._generation = self._shared.generation if self._shared else 0
         self.registry: DocumentRegistry | None = None
         self.vectors: ChunkVectors | None = None
         self._background: dict[str, np.ndarray] | None = None
-        with server_faults(settings):
+        with self._lock, server_faults(settings):
             self._open(client or make_chroma_client(settings))
-        self._known_state = self.state()
+            # what this process has seen committed: an embedded reader reopens the store when it changes
+            self._known_commit = self.registry.commit_marker()
+
+    @property
+    def client(self):
+        """The store's current client (an embedded store's is shared, and replaced when opened afresh)."""
+        return self._shared.client if self._shared is not None else self._client
 
     def _open(self, client) -> None:
-        self.client = client
+        self._client = client
         if self.vectors is None:  # the first opening; a reopening keeps what they cache
             self.vectors = ChunkVectors(client, self.settings.collection, self.embedder)
-            self.registry = DocumentRegistry(client, self.settings.collection)
+            self.registry = DocumentRegistry(client, self.settings.collection, saved_registry_path(self.settings))
             self.refiner = VectorRefiner(self.registry, self.vectors, self.embedder)
         else:
             self.vectors.attach(client)
@@ -75,21 +89,34 @@ class ChromaIndex:
     def _follow_other_writers(self) -> None:
         """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
         beside the web app) added or refined; when the registry shows such a change, open the store afresh."""
-        if self.settings.chroma_host:
+        if self._shared is None:
             return
-        state = self.state()
-        if state != self._known_state:
+        marker = self.registry.commit_marker()
+        if marker != self._known_commit and marker == self._shared.written.get(self.settings.collection):
+            self._known_commit = marker  # written through this process's client, which holds it already
+        elif marker != self._known_commit:
             log.info("store changed by another process; reopening it")
             self._reopen()
-            self._known_state = state
+            self._known_commit = marker
 
     def _reopen(self) -> None:
-        if self.settings.chroma_host:
+        """Open the embedded store afresh: once for every collection on it (store/client.py)."""
+        if self._shared is None:
             return
-        from chromadb.api.client import SharedSystemClient
+        reopen_embedded(self._shared, self._generation)
+        self._follow_shared_client()
 
-        SharedSystemClient.clear_system_cache()
-        self._open(make_chroma_client(self.settings))
+    def _follow_shared_client(self) -> None:
+        """Use the store's current client: another collection's index may have opened the store afresh."""
+        if self._shared is not None and self._generation != self._shared.generation:
+            self._open(self._shared.client)
+            self._generation = self._shared.generation
+
+    def _own_commit(self) -> None:
+        """This process's own writes are no reason to reopen the store, for this index or another on it."""
+        self._known_commit = self.registry.last_commit
+        if self._shared is not None and self._known_commit is not None:
+            self._shared.written[self.settings.collection] = self._known_commit
 
     # --- documents (registry) ---
     @_serialized
@@ -126,6 +153,7 @@ class ChromaIndex:
         of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded.
 
         With a refinable embedder the chunks get provisional vectors and the records say so; `refine()` follows."""
+        self._follow_other_writers()  # before writing: the commits seen since are another's
         chunks = [c for _, doc_chunks in items for c in doc_chunks]
         provisional = self.embedder.refinable
         if chunks:
@@ -137,7 +165,7 @@ class ChromaIndex:
         for record in records:
             if record.doc_id in replaced:
                 self.vectors.delete(record.doc_id, keep_sha256=record.sha256)
-        self._known_state = self.state()
+        self._own_commit()
         return len(chunks)
 
     @_serialized
@@ -148,8 +176,9 @@ class ChromaIndex:
     @_serialized
     def refine(self, records: list[DocumentRecord]) -> int:
         """Give provisional documents their final vectors (store/refine.py). Returns chunks refined."""
+        self._follow_other_writers()  # before writing: the commits seen since are another's
         refined = self.refiner.refine(records)
-        self._known_state = self.state()
+        self._own_commit()
         return refined
 
     @_serialized
@@ -159,37 +188,74 @@ class ChromaIndex:
         title = clean_title(title)
         if not title:
             raise ValueError("a title cannot be empty")
+        self._follow_other_writers()  # before writing: the commits seen since are another's
         record = self.registry.records(fresh=True).get(doc_id)
         if record is None:
             return None
         self.vectors.retitle(doc_id, title)
         record = replace(record, title=title, title_set=True)
         self.registry.commit([record])
-        self._known_state = self.state()
+        self._own_commit()
         return record
 
     @_serialized
     def remove_document(self, doc_id: str) -> bool:
+        self._follow_other_writers()  # before writing: the commits seen since are another's
         if self.document(doc_id) is None:
             return False
         self.registry.remove(doc_id)
         self.vectors.delete(doc_id)
-        self._known_state = self.state()
+        self._own_commit()
         return True
 
     @_serialized
     def repair(self) -> int:
-        """Delete chunks that no committed document version owns (left by an interrupted ingest)."""
-        orphans = self.vectors.delete_uncommitted(self.registry.records(fresh=True))
+        """Delete chunks that no committed document version owns (left by an interrupted ingest). Chunks are
+        written before their record and deleted after it, so a store whose chunk count is the sum of its records'
+        holds none: the scan of every chunk (20 s at 100,000 chunks) runs only when the counts differ."""
+        records = self.registry.records(fresh=True)
+        if self.vectors.count() == sum(r.chunks for r in records.values()):
+            return 0
+        orphans = self.vectors.delete_uncommitted(self.registry.reread())
         if orphans:
             log.info("removed %s orphan chunks", orphans)
         return orphans
 
     # --- reading ---
-    @_serialized
     def committed_chunks(self) -> list[ScoredChunk]:
-        """Every chunk of every committed document (for BM25), in a stable order."""
-        return self.vectors.committed_chunks(self.registry.records(fresh=True))
+        """Every chunk of every committed document, in a stable order (tools and tests; BM25 streams them with
+        iter_committed_chunks)."""
+        return sorted(self.iter_committed_chunks(), key=lambda c: c.chunk_id)
+
+    def iter_committed_chunks(self, known: Container[str] = frozenset()) -> Iterator[ScoredChunk]:
+        """Every chunk of the documents committed when the read began, looked up by id (a committed record names
+        its chunks) a page at a time: the lock is held for one page's read, never for the whole (17 s at 100,000
+        chunks), so questions and writes go on in between, and only a page of texts is held at once. The chunks
+        whose ids are in `known` (those a caller already indexed) are not read: they come with their id and
+        language only, and an empty text."""
+        records = self._committed_records()
+        by_shard: dict[str, list[DocumentRecord]] = defaultdict(list)
+        for record in records.values():
+            by_shard[shard_language(record.language)].append(record)
+        for language, members in by_shard.items():
+            todo: list[str] = []
+            for record in sorted(members, key=lambda r: r.doc_id):
+                for n in range(record.chunks):
+                    cid = chunk_id(record.doc_id, record.sha256, n)
+                    if cid in known:
+                        yield ScoredChunk(cid, "", {"doc_id": record.doc_id, "language": record.language}, 0.0)
+                    else:
+                        todo.append(cid)
+            for start in range(0, len(todo), _READ_PAGE):
+                yield from self._chunks_by_id(language, todo[start : start + _READ_PAGE], records)
+
+    @_serialized
+    def _committed_records(self) -> dict[str, DocumentRecord]:
+        return self.registry.records(fresh=True)
+
+    @_serialized
+    def _chunks_by_id(self, language: str, ids: list[str], records: dict[str, DocumentRecord]) -> list[ScoredChunk]:
+        return self.vectors.chunks_by_id(language, ids, records)
 
     @_serialized
     def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,

@@ -55,4 +55,9 @@ class Chunk:
     @property
     def chunk_id(self) -> str:
         m = self.metadata
-        return f"{m['doc_id']}:{m['sha256'][:12]}:{m['chunk_index']}"
+        return chunk_id(m["doc_id"], m["sha256"], m["chunk_index"])
+
+
+def chunk_id(doc_id: str, sha256: str, index: int) -> str:
+    """A chunk's id names one version of a document's chunk: a committed record's are index 0 to chunks - 1."""
+    return f"{doc_id}:{sha256[:12]}:{index}"

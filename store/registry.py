@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from pathlib import Path
 
 from store.client import PAGE
 from store.records import DocumentRecord
+from store.snapshot import load_records, save_records
 
 _TTL_S = 2.0
 _COMMIT_ID = "last"
@@ -24,8 +26,9 @@ class DocumentRegistry:
     """The records, cached for a moment, and the revisions computed from them. Not thread-safe: the
     ChromaIndex in front of it serialises every call."""
 
-    def __init__(self, client, collection: str) -> None:
+    def __init__(self, client, collection: str, saved: Path | None = None) -> None:
         self._name = collection
+        self._saved = saved  # where the records are saved for the next process (store/snapshot.py)
         self._cache: tuple[float, dict[str, DocumentRecord]] | None = None
         self._cache_commit: str | None = None  # the commit marker when the cached records were read
         self._last_commit: str | None = None
@@ -42,16 +45,26 @@ class DocumentRegistry:
         )
 
     def records(self, fresh: bool) -> dict[str, DocumentRecord]:
-        """doc_id -> record; `fresh=False` accepts records read in the last couple of seconds, or read earlier
-        when no writer has committed since (one small read: at 100,000 chunks reading every record takes
-        seconds, longer than the couple of seconds it stays fresh)."""
-        if not fresh and self._cache:
-            if time.monotonic() - self._cache[0] < _TTL_S:
-                return self._cache[1]
-            if self._cache_commit is not None and self._commit_marker() == self._cache_commit:
-                self._cache = (time.monotonic(), self._cache[1])
-                return self._cache[1]
-        marker = self._commit_marker()  # before the records: a commit during the read shows as a newer marker
+        """doc_id -> record. The cached records are read again only when a writer has committed since they were
+        read (one small read of the commit marker tells), from the records saved for that commit when there are
+        (store/snapshot.py), else from Chroma: at 100,000 chunks reading every record takes seconds.
+        `fresh=False` also skips the marker's read for a couple of seconds after the last one."""
+        if self._cache and not fresh and time.monotonic() - self._cache[0] < _TTL_S:
+            return self._cache[1]
+        marker = self.commit_marker()
+        if self._cache and self._cache_commit is not None and marker == self._cache_commit:
+            self._cache = (time.monotonic(), self._cache[1])
+            return self._cache[1]
+        saved = load_records(self._saved, marker)
+        if saved is None:
+            return self.reread()
+        self._cache, self._cache_commit = (time.monotonic(), saved), marker
+        return saved
+
+    def reread(self) -> dict[str, DocumentRecord]:
+        """Every record, read from the store whatever is cached (e.g. before deleting chunks no record owns: a
+        writer that stopped between writing its records and marking the commit left the marker unchanged)."""
+        marker = self.commit_marker()  # before the records: a commit during the read shows as a newer marker
         records: dict[str, DocumentRecord] = {}
         offset = 0
         while True:
@@ -63,11 +76,18 @@ class DocumentRegistry:
                 break
             offset += PAGE
         self._cache, self._cache_commit = (time.monotonic(), records), marker
+        save_records(self._saved, marker, records)
         return records
 
-    def _commit_marker(self) -> str | None:
+    def commit_marker(self) -> str | None:
+        """Changes with every commit, by any writer (one small read)."""
         got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
         return got["metadatas"][0].get("id") if got["metadatas"] else None
+
+    @property
+    def last_commit(self) -> str | None:
+        """The commit marker as this process last wrote or saw it."""
+        return self._last_commit
 
     def forget(self) -> None:
         """Drop the cached records: the next read goes to the store."""
@@ -76,33 +96,42 @@ class DocumentRegistry:
     def follow_commits(self) -> None:
         """Forget the cached records when any writer committed since they were read: one small read, so that
         each question sees every commit made before it."""
-        last = self._commit_marker()
+        last = self.commit_marker()
         if last != self._last_commit:
             self._last_commit = last
             self.forget()
 
     def commit(self, records: list[DocumentRecord]) -> None:
         """Write records (the commit point of their documents' chunks), mark the commit, update the cache."""
-        if records:
-            self.records_collection.upsert(
-                ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
-                metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
-            )
-            self._note_commit()
-        self._remember({r.doc_id: r for r in records})
+        if not records:
+            return
+        current = self._cache_is_current()
+        self.records_collection.upsert(
+            ids=[r.doc_id for r in records], embeddings=[[1.0]] * len(records),
+            metadatas=[r.as_metadata() for r in records], documents=[r.title for r in records],
+        )
+        self._note_commit()
+        self._remember({r.doc_id: r for r in records}, current)
 
     def remove(self, doc_id: str) -> None:
         """Withdraw a document's record: from now on none of its chunks counts."""
+        current = self._cache_is_current()
         self.records_collection.delete(ids=[doc_id])
         self._note_commit()
-        self._remember({doc_id: None})
+        self._remember({doc_id: None}, current)
+
+    def _cache_is_current(self) -> bool:
+        """Whether the cached records hold every commit so far (checked by a writer, under the write lock,
+        before it commits)."""
+        return self._cache is not None and self._cache_commit is not None and self.commit_marker() == self._cache_commit
 
     def _note_commit(self) -> None:
         self._last_commit = uuid.uuid4().hex
         self.commits.upsert(ids=[_COMMIT_ID], embeddings=[[1.0]], metadatas=[{"id": self._last_commit}])
 
-    def _remember(self, changes: dict[str, DocumentRecord | None]) -> None:
-        """Apply this process's own changes (None: removed) to the cache instead of re-reading the records.
+    def _remember(self, changes: dict[str, DocumentRecord | None], current: bool) -> None:
+        """Apply this process's own changes (None: removed) to the cache instead of re-reading the records; when
+        the cache held every earlier commit (`current`), it now holds this one too, so the next read needs none.
         The cache is copied, once per batch, because the revisions tell snapshots apart by identity."""
         if self._cache is None:
             return
@@ -113,6 +142,9 @@ class DocumentRegistry:
             else:
                 records[doc_id] = record
         self._cache = (self._cache[0], records)
+        if current:
+            self._cache_commit = self._last_commit
+            save_records(self._saved, self._last_commit, records)
 
     def revision(self) -> str:
         """Changes whenever a document's text is added, replaced or removed (cached for a moment): what BM25 and

@@ -46,7 +46,7 @@ def _committed(records: dict[str, DocumentRecord], meta: dict | None) -> bool:
     return record is not None and record.sha256 == meta.get("sha256")
 
 
-def _language(language: str | None) -> str:
+def shard_language(language: str | None) -> str:
     """The collection a document's language goes to."""
     return language if language in DOCUMENT_LANGUAGES else "other"
 
@@ -107,7 +107,7 @@ class ChunkVectors:
         vectors = np.asarray(vectors, dtype=np.float32)
         by_language: dict[str, list[int]] = defaultdict(list)
         for i, chunk in enumerate(chunks):
-            by_language[_language(chunk.metadata.get("language"))].append(i)
+            by_language[shard_language(chunk.metadata.get("language"))].append(i)
         for language, rows in by_language.items():
             self.shards[language].upsert(
                 ids=[chunks[i].chunk_id for i in rows], documents=[chunks[i].text for i in rows],
@@ -146,11 +146,11 @@ class ChunkVectors:
             removed += len(orphans)
         return removed
 
-    def committed_chunks(self, records: dict[str, DocumentRecord]) -> list[ScoredChunk]:
-        """Every chunk of every committed document version, in a stable order."""
-        out = [ScoredChunk(cid, text, meta, 0.0) for shard in self.shards.values()
-               for cid, text, meta in _pages(shard, ["documents", "metadatas"]) if _committed(records, meta)]
-        return sorted(out, key=lambda c: c.chunk_id)
+    def chunks_by_id(self, language: str, ids: list[str], records: dict[str, DocumentRecord]) -> list[ScoredChunk]:
+        """The chunks of these ids in a language's collection, those of committed document versions only."""
+        got = self.shards[language].get(ids=ids, include=["documents", "metadatas"])
+        return [ScoredChunk(cid, text, meta, 0.0) for cid, text, meta in
+                zip(got["ids"], got["documents"], got["metadatas"]) if _committed(records, meta)]
 
     def count(self) -> int:
         """Stored chunks, committed or not."""
@@ -171,14 +171,14 @@ class ChunkVectors:
                ids: list[str] | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
         or the nearest of all languages; among the chunks `ids` only, when given."""
-        shards = [self.shards[_language(language)]] if language else self.shards.values()
+        shards = [self.shards[shard_language(language)]] if language else self.shards.values()
         found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors, ids)]
         committed = [chunk for chunk in found if _committed(records, chunk.metadata)]
         return committed if language else heapq.nlargest(k, committed, key=lambda c: c.score)
 
     def document_chunks(self, record: DocumentRecord) -> list[Chunk]:
         """The chunks of a document version, in order."""
-        got = self.shards[_language(record.language)].get(
+        got = self.shards[shard_language(record.language)].get(
             where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]}, include=["documents", "metadatas"])
         chunks = [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])]
         return sorted(chunks, key=lambda chunk: chunk.metadata.get("chunk_index", 0))
@@ -207,6 +207,10 @@ def _pages(collection, include: list[str]):
 
 def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool,
            ids: list[str] | None = None) -> list[ScoredChunk]:
+    if ids is not None:  # Chroma's query fails on an id it does not hold (a chunk removed since BM25 was built)
+        ids = collection.get(ids=ids, include=[])["ids"]
+        if not ids:
+            return []
     include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
     # chromadb 1.x returns what there is when k exceeds it (an empty collection included): no count() first
     got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, ids=ids, include=include)

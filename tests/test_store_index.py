@@ -250,6 +250,7 @@ def test_cached_records_outlive_their_seconds_until_a_writer_commits(make_settin
     monkeypatch.setattr(registry.records_collection, "get", lambda **kw: reads.append(kw) or original_get(**kw))
     clock = [1000.0]
     monkeypatch.setattr("store.registry.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("store.registry.load_records", lambda path, marker: None)  # no saved records: Chroma's
     registry.forget()  # read when the index opened, by the real clock
 
     assert len(registry.records(fresh=False)) == 3 and len(reads) == 1
