@@ -99,6 +99,10 @@ class LanguageBM25:
         self._idf = {t: math.log(1 + total / df) for t, df in frequency.items()}
         self._unseen_idf = math.log(1 + total)
 
+    def __contains__(self, chunk_id: object) -> bool:
+        """Whether the index holds this chunk: the next index, built on this one, need not read its text."""
+        return any(chunk_id in index.rows for index in self._indexes.values())
+
     def term_weights(self, tokens: list[str]) -> dict[str, float]:
         """IDF over all committed chunks; a term found nowhere weighs most (the question asks about it)."""
         return {t: self._idf.get(t, self._unseen_idf) for t in tokens}
