@@ -66,7 +66,9 @@ _QUESTION_TYPES = {
 }
 
 _NUMBER = re.compile(
-    r"\d|[一二三四五六七八九十百千万亿两]+[多余]?[位个家项名亿万%％]|percent|por ciento|\b(?:two|three|four|five|six|"
+    # a lone 一 before a measure word is mostly the article "a" (一个平台, "a platform"), not a count
+    r"\d|(?:[二三四五六七八九十百千万亿两]|[一二三四五六七八九十百千万亿两]{2,})[多余]?[位个家项名亿万%％]|percent|"
+    r"por ciento|\b(?:two|three|four|five|six|"
     r"seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
     r"millions?|billions?|dozens?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|veinte|treinta|cuarenta|"
     r"cincuenta|sesenta|setenta|ochenta|noventa|cien|cientos?|mil|millones|decenas?)\b",

@@ -70,6 +70,8 @@ def test_the_question_type_is_read_in_every_language(question, qtype):
 def test_a_sentence_matches_the_type_a_question_asks_for():
     assert matches_type("Trade reached 518 billion dollars.", "quantity")
     assert not matches_type("Trade grew a lot.", "quantity")
+    assert matches_type("七十余位专家出席了论坛。", "quantity") and matches_type("提供一百二十个名额。", "quantity")
+    assert not matches_type("本次论坛是一个知识交流平台。", "quantity")  # 一个: "a", not a count
     assert matches_type("The forum opened on 14 March.", "date")
     assert matches_type("Claudio Rojas Rachel opened the forum.", "person")
     assert matches_type("论坛在上海举行。", "place")
