@@ -66,8 +66,9 @@ _QUESTION_TYPES = {
 }
 
 _NUMBER = re.compile(
-    # a lone 一 before a measure word is mostly the article "a" (一个平台, "a platform"), not a count
-    r"\d|(?:[二三四五六七八九十百千万亿两]|[一二三四五六七八九十百千万亿两]{2,})[多余]?[位个家项名亿万%％]|percent|"
+    # a lone 一 before a classifier is mostly the article "a" (一个平台, "a platform"), not a count; 一万, 一亿 are
+    r"\d|(?:[二三四五六七八九十百千万亿两]|[一二三四五六七八九十百千万亿两]{2,})[多余]?[位个家项名]|"
+    r"[一二三四五六七八九十百千万亿两]+[多余]?[亿万%％]|percent|"
     r"por ciento|\b(?:two|three|four|five|six|"
     r"seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
     r"millions?|billions?|dozens?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|veinte|treinta|cuarenta|"

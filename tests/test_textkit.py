@@ -72,6 +72,7 @@ def test_a_sentence_matches_the_type_a_question_asks_for():
     assert not matches_type("Trade grew a lot.", "quantity")
     assert matches_type("七十余位专家出席了论坛。", "quantity") and matches_type("提供一百二十个名额。", "quantity")
     assert not matches_type("本次论坛是一个知识交流平台。", "quantity")  # 一个: "a", not a count
+    assert matches_type("论坛吸引了一万人参加。", "quantity") and matches_type("贸易额增长了一亿美元。", "quantity")
     assert matches_type("The forum opened on 14 March.", "date")
     assert matches_type("Claudio Rojas Rachel opened the forum.", "person")
     assert matches_type("论坛在上海举行。", "place")
