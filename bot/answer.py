@@ -85,8 +85,6 @@ class Answerer(Protocol):
         """Text pieces as they come, then the final Answer."""
         ...
 
-    def condense(self, question: str, history: list[dict], language: str) -> str: ...
-
 
 def sources_from_hits(hits: list[Hit], snippet_chars: int = 300) -> list[Source]:
     out = []

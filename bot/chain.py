@@ -9,7 +9,8 @@ import numpy as np
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot.answer import Answer, Answerer, AnswerRequest
-from bot.answerers import make_answerer
+from bot.answerers import make_answerer, make_condenser
+from bot.condense import Condenser
 from bot.retrieval import HybridRetriever
 from settings import Settings
 from store import ChromaIndex
@@ -41,11 +42,14 @@ def _assign(key: str, step: Callable[[dict], object]) -> Runnable:
 
 
 class ForumQA:
-    def __init__(self, settings: Settings, index: ChromaIndex, answerer: Answerer | None = None) -> None:
+    def __init__(self, settings: Settings, index: ChromaIndex, answerer: Answerer | None = None,
+                 condenser: Condenser | None = None) -> None:
+        """`answerer` and `condenser` default to settings.answerer's (bot.answerers.ANSWERERS)."""
         self.settings = settings
         self.index = index
         self.retriever = HybridRetriever(index, settings)
         self.answerer = answerer or make_answerer(settings, index.embedder)
+        self.condenser = condenser or make_condenser(settings, self.answerer)
         self.chain = self._build_chain()
 
     def _build_chain(self) -> Runnable:
@@ -85,7 +89,7 @@ class ForumQA:
     def _standalone(self, x: dict) -> str:
         if not x.get("history"):
             return x["question"]
-        return self.answerer.condense(x["question"], x["history"], x["language"])
+        return self.condenser(x["question"], x["history"], x["language"])
 
     def _retrieve(self, x: dict):
         hits = self.retriever.retrieve(x["standalone"], x["language"], x["query_vector"].tolist())

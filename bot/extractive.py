@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.answer import Answer, AnswerRequest, Hit, cite, snippet_around, sources_from_hits
 from bot.entities import missing, names_anything
-from bot.follow_up import follow_up_query, previous_quotes
+from bot.follow_up import previous_quotes
 from bot.prompt_files import language_name, render
 from bot.sentence_vectors import SentenceVectors
 from bot.sentences import asks_for_list, list_item_rank, matches_type, question_type, split_sentences
@@ -226,6 +226,3 @@ class ExtractiveAnswerer:
         answer = self.answer(request)
         yield from re.findall(r"\S+\s*|\s+", answer.answer)
         yield answer
-
-    def condense(self, question: str, history: list[dict], language: str) -> str:
-        return follow_up_query(question, history, language)

@@ -17,7 +17,6 @@ match (also while streaming); the other retrieved documents are `also_retrieved`
 from __future__ import annotations
 
 import importlib
-import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
@@ -34,19 +33,14 @@ from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm_prompt import (
     NOT_COVERED,
     answer_prompt,
-    clean_condensed,
-    condense_prompt,
     format_context,
-    format_history,
     neutralise,
     prompt_language,
 )
 from bot.numeric_guard import hit_texts, unsupported_numbers
-from bot.prompt_files import language_name, render
+from bot.prompt_files import render
 from faults import BackendUnavailable, MissingBackend
 from settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class LLMError(RuntimeError):
@@ -246,23 +240,6 @@ class LLMAnswerer:
     def _without_hits(self, request: AnswerRequest) -> list[str | Answer]:
         answer = self.not_covered(request)
         return [answer.answer, answer]
-
-    def condense(self, question: str, history: list[dict], language: str) -> str:
-        """A follow-up rewritten as a standalone question in its language; the question itself without history
-        or when the model fails."""
-        transcript = format_history(history or [])
-        if not transcript:
-            return question
-        try:
-            chain = condense_prompt(language) | self.model | self._parser
-            reply = chain.invoke({
-                "history": transcript, "question": neutralise(question),
-                "language": language_name(prompt_language(language), "en"),
-            })
-        except client_errors() as exc:  # condensing is optional
-            log.warning("condensing the question failed, using it as asked: %s", exc)
-            return question
-        return clean_condensed(reply, question)
 
 
 # --- factory ---------------------------------------------------------------------------------------------------------

@@ -15,10 +15,11 @@ from langchain_core.messages import AIMessage
 from support import copy_store
 
 from bot.answer import Answer, AnswerRequest, Hit
-from bot.answerers import make_answerer
+from bot.answerers import make_answerer, make_condenser
 from bot.citations import CitationRenumberer, cited_numbers
 from bot.fake_chat_model import ContextEchoChatModel
 from bot.llm import LLMAnswerer, LLMError, _MarkerFilter, make_chat_model, make_llm_answerer
+from bot.llm_condense import LLMCondenser
 from bot.llm_prompt import NOT_COVERED, clean_condensed, format_history, neutralise
 from bot.prompt_files import render
 from faults import MissingBackend
@@ -233,17 +234,17 @@ def test_condense_without_history_or_on_error_returns_the_question():
         def _generate(self, *args, **kwargs):
             raise ConnectionError("down")
 
-    answerer = LLMAnswerer(Settings(answerer="fake"), Broken(messages=iter([])))
+    condense = LLMCondenser(Broken(messages=iter([])))
     history = [{"role": "user", "content": "How much was trade?"}]
-    assert answerer.condense("And in 2023?", [], "en") == "And in 2023?"
-    assert answerer.condense("And in 2023?", history, "en") == "And in 2023?"
+    assert condense("And in 2023?", [], "en") == "And in 2023?"
+    assert condense("And in 2023?", history, "en") == "And in 2023?"
 
 
 def test_condense_cleans_the_reply():
     model = GenericFakeChatModel(messages=iter(['Standalone question: "How much was trade in 2023?"\nExtra line']))
-    answerer = LLMAnswerer(Settings(answerer="fake"), model)
+    condense = LLMCondenser(model)
     history = [{"role": "user", "content": "How much was trade in 2024?"}]
-    assert answerer.condense("And in 2023?", history, "en") == "How much was trade in 2023?"
+    assert condense("And in 2023?", history, "en") == "How much was trade in 2023?"
     assert clean_condensed("The answer to the follow-up question is:", "And in 2023?") == "And in 2023?"
     assert clean_condensed("<follow_up>¿Y en 2023?</follow_up>", "¿Y?") == "¿Y en 2023?"
 
@@ -269,7 +270,7 @@ def test_a_bug_under_the_model_keeps_its_own_exception():
     with pytest.raises(KeyError):
         list(answerer.stream(request("?", "en", [TRADE_EN])))
     with pytest.raises(KeyError):  # condensing falls back to the question only when the model is unreachable
-        answerer.condense("And in 2023?", [{"role": "user", "content": "How much was trade?"}], "en")
+        LLMCondenser(answerer.model)("And in 2023?", [{"role": "user", "content": "How much was trade?"}], "en")
 
 
 def test_chat_models_are_built_from_settings(monkeypatch):
@@ -350,8 +351,11 @@ def test_numeric_guard_on_a_crafted_reply_with_real_sources(sample_qa):
     assert answer.warnings == [warning] and answer.answer.endswith(warning)
 
 
-def test_make_answerer_picks_the_llm_answerer():
-    assert isinstance(make_answerer(Settings(answerer="fake"), embedder=None), LLMAnswerer)
+def test_make_answerer_picks_the_llm_answerer_and_its_model_condenses():
+    answerer = make_answerer(Settings(answerer="fake"), embedder=None)
+    assert isinstance(answerer, LLMAnswerer)
+    condense = make_condenser(Settings(answerer="fake"), answerer)
+    assert isinstance(condense, LLMCondenser) and condense.model is answerer.model
 
 
 # --- a real OpenAI-compatible server ---
@@ -463,14 +467,15 @@ class TestOpenAICompatibleServer:
         answerer = server_answerer(llm_server, recorder)
         history = [{"role": "user", "content": "How much was trade between China and Latin America in 2024?"},
                    {"role": "assistant", "content": "US$518.47 billion [1]"}]
-        standalone = answerer.condense("And the investment?", history, "en")
+        condense = make_condenser(answerer.settings, answerer)  # the answerer's model, its recorded client
+        standalone = condense("And the investment?", history, "en")
         assert isinstance(standalone, str) and standalone.strip()
         [message] = recorder.only_body()["messages"]
         assert message["role"] == "user"
         assert "User: How much was trade between China and Latin America in 2024?" in message["content"]
         assert "<follow_up>\nAnd the investment?\n</follow_up>" in message["content"]
         assert "English" in message["content"]
-        assert answerer.condense("And the investment?", [], "en") == "And the investment?"
+        assert condense("And the investment?", [], "en") == "And the investment?"
         assert len(recorder.requests) == 1  # no request without history
 
 

@@ -66,7 +66,8 @@ class ForumCollections:
             if forum is None:
                 settings = collection_settings(self.settings, name)
                 index = open_index(settings, self.default.index.embedder)
-                forum = Forum(name, settings, index, ForumQA(settings, index, self.default.qa.answerer))
+                qa = ForumQA(settings, index, self.default.qa.answerer, self.default.qa.condenser)
+                forum = Forum(name, settings, index, qa)
                 self._open[name] = forum
                 self._names = (-_NAMES_TTL_S, [])  # a created one is listed at once
                 log.info("opened collection %s", name)
