@@ -86,6 +86,8 @@ _NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+(?:de\s+|del\s+)
                    r"[\u4e00-\u9fff]{2,4}（[A-Z]")
 
 
+# a place is named after a locative: "held at SASS", "en la Academia de…", "in Shanghai" (not any name)
+_PLACE = re.compile(r"\b(?:at|in|en)\s+(?:the\s+|la\s+|el\s+|los\s+|las\s+)?[A-ZÁÉÍÓÚÑ]")
 _PLACE_ZH = re.compile(r"在[\u4e00-\u9fff]{2,12}(举行|举办|召开)|[\u4e00-\u9fff]{2,6}(市|省|院|大学|中心|港)")
 
 
@@ -104,7 +106,7 @@ def matches_type(sentence: str, qtype: str | None) -> bool:
     if qtype == "person":
         return bool(_NAME.search(sentence))
     if qtype == "place":
-        return bool(_NAME.search(sentence) or _PLACE_ZH.search(sentence))
+        return bool(_PLACE.search(sentence) or _PLACE_ZH.search(sentence))
     return False
 
 

@@ -76,6 +76,8 @@ def test_a_sentence_matches_the_type_a_question_asks_for():
     assert matches_type("The forum opened on 14 March.", "date")
     assert matches_type("Claudio Rojas Rachel opened the forum.", "person")
     assert matches_type("论坛在上海举行。", "place")
+    assert matches_type("The forum was held at SASS.", "place") and matches_type("Se celebró en la Academia.", "place")
+    assert not matches_type("China-Latin America relations are at their strongest point.", "place")  # a name alone
     assert not matches_type("Anything at all.", None)
 
 
