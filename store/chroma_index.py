@@ -19,6 +19,7 @@ import numpy as np
 from settings import Settings
 from store.background import load_or_embed
 from store.client import embedded_store, make_chroma_client, reopen_embedded
+from store.collections import stored_collections
 from store.embedders import NamedEmbeddings
 from store.errors import server_faults
 from store.records import Chunk, DocumentRecord, chunk_id, clean_title
@@ -117,6 +118,12 @@ class ChromaIndex:
         self._known_commit = self.registry.last_commit
         if self._shared is not None and self._known_commit is not None:
             self._shared.written[self.settings.collection] = self._known_commit
+
+    @_serialized
+    def collection_names(self) -> list[str]:
+        """The collections the store holds, this index's first (store/collections.py), listed under the store's
+        lock: a reopening of the store (another collection's index may start one) stops the client it replaces."""
+        return stored_collections(self.settings, self.client)
 
     # --- documents (registry) ---
     @_serialized

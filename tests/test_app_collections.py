@@ -325,3 +325,32 @@ def test_staging_left_by_a_stopped_app_is_cleaned_in_every_collections_uploads(t
         path.write_text("half an upload", encoding="utf-8")
     assert clean_staged_uploads(settings) == 2
     assert not [p for p in settings.uploads_path.rglob("*") if p.is_file()]
+
+
+def test_listing_the_collections_while_the_store_is_reopened_never_fails(tmp_path, monkeypatch):
+    import threading
+
+    from store.client import embedded_store, reopen_embedded
+    from web.collections import Forum, ForumCollections
+
+    settings = build_store(tmp_path)
+    index = open_index(settings)
+    collections = ForumCollections(settings, Forum(settings.collection, settings, index, qa=None))
+    monkeypatch.setattr("web.collections._NAMES_TTL_S", 0.0)  # list from the store on every call
+    store, done, listed, failures = embedded_store(settings), threading.Event(), [], []
+
+    def list_until_done() -> None:
+        while not done.is_set():
+            try:
+                listed.append(collections.names())
+            except Exception as exc:  # what a request thread would turn into a 500
+                failures.append(repr(exc))
+
+    lister = threading.Thread(target=list_until_done)
+    lister.start()
+    for _ in range(30):  # what a web app does each time an ingest CLI commits beside it
+        reopen_embedded(store, store.generation)
+    done.set()
+    lister.join()
+    assert failures == [] and listed
+    assert all(names == ["forum", "alpha", "beta"] for names in listed)

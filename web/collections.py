@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot import ForumQA
 from settings import Settings
 from store import ChromaIndex, open_index
-from store.collections import UnknownCollection, check_collection_name, collection_settings, stored_collections
+from store.collections import UnknownCollection, check_collection_name, collection_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ForumCollections:
         """The collections in the store (read again at most every couple of seconds), the default first."""
         at, names = self._names
         if time.monotonic() - at >= _NAMES_TTL_S:
-            names = stored_collections(self.settings, self.default.index.client)
+            names = self.default.index.collection_names()
             if self.default.name not in names:
                 names = [self.default.name, *names]
             self._names = (time.monotonic(), names)

@@ -14,7 +14,6 @@ from faults import BackendUnavailable
 from ingest.pipeline import ingest_paths
 from settings import Settings
 from store import ChromaIndex, StoreError, StoreLocked, open_index
-from store.collections import stored_collections
 from web.collections import Forum, ForumCollections
 from web.feedback import FeedbackLog
 from web.question_recorder import QuestionRecorder
@@ -43,7 +42,7 @@ class WebContext:
 
 def seed_sample_corpus(index: ChromaIndex, settings: Settings) -> int:
     """Ingest the bundled sample corpus into an empty store, so a fresh install can answer at once."""
-    if index.documents() or stored_collections(settings, index.client) != [settings.collection]:
+    if index.documents() or index.collection_names() != [settings.collection]:
         return 0  # documents, or other collections (python -m ingest --collection): not a fresh install
     if not settings.sample_dir.is_dir():
         log.warning("the store is empty and the sample corpus %s is missing", settings.sample_dir)
