@@ -23,7 +23,7 @@ from store.collections import stored_collections
 from store.embedders import NamedEmbeddings
 from store.errors import server_faults
 from store.records import Chunk, DocumentRecord, chunk_id, clean_title
-from store.refine import VectorRefiner
+from store.refine import RefineBatch, VectorRefiner
 from store.registry import DocumentRegistry
 from store.snapshot import saved_registry_path
 from store.vectors import ChunkVectors, ScoredChunk, shard_language
@@ -154,39 +154,58 @@ class ChromaIndex:
         return sum(r.chunks for r in self.registry.records(fresh=False).values())
 
     # --- writing ---
-    @_serialized
     def write_documents(self, items: list[tuple[DocumentRecord, list[Chunk]]], replaced: set[str]) -> int:
         """Store every chunk of a batch of documents, then commit their records, then drop the previous versions
         of the documents in `replaced`. One Chroma write each, not one per document. Returns texts embedded.
 
-        With a refinable embedder the chunks get provisional vectors and the records say so; `refine()` follows."""
-        self._follow_other_writers()  # before writing: the commits seen since are another's
+        The texts are embedded before the store's lock is taken: that takes seconds, and the lock is shared by
+        every collection in the store folder. With a refinable embedder the chunks get provisional vectors and
+        the records say so; `refine()` follows."""
         chunks = [c for _, doc_chunks in items for c in doc_chunks]
         provisional = self.embedder.refinable
-        if chunks:
-            texts = [c.text for c in chunks]
-            embed = self.embedder.embed_provisional if provisional else self.embedder.embed_documents
-            self.vectors.write(chunks, embed(texts))
+        embed = self.embedder.embed_provisional if provisional else self.embedder.embed_documents
+        vectors = embed([c.text for c in chunks]) if chunks else []
         records = [replace(record, vectors="provisional") if provisional else record for record, _ in items]
+        self._store_documents(records, chunks, vectors, replaced)
+        return len(chunks)
+
+    @_serialized
+    def _store_documents(self, records: list[DocumentRecord], chunks: list[Chunk], vectors, replaced: set[str]) -> None:
+        self._follow_other_writers()  # before writing: the commits seen since are another's
+        if chunks:
+            self.vectors.write(chunks, vectors)
         self.registry.commit(records)
         for record in records:
             if record.doc_id in replaced:
                 self.vectors.delete(record.doc_id, keep_sha256=record.sha256)
         self._own_commit()
-        return len(chunks)
 
     @_serialized
     def pending_refinement(self) -> list[DocumentRecord]:
         """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
         return self.refiner.pending()
 
-    @_serialized
     def refine(self, records: list[DocumentRecord]) -> int:
-        """Give provisional documents their final vectors (store/refine.py). Returns chunks refined."""
+        """Give provisional documents their final vectors (store/refine.py): the stored chunks are read under the
+        store's lock, embedded without it, and written under it again if their record did not change meanwhile.
+        Returns chunks refined."""
+        batch = self._read_for_refining(records)
+        if batch is None:
+            return 0
+        refined = self.embedder.refine(batch.vectors, batch.texts) if batch.chunks else batch.vectors
+        return self._write_refined(batch, refined)
+
+    @_serialized
+    def _read_for_refining(self, records: list[DocumentRecord]) -> RefineBatch | None:
+        self._follow_other_writers()
+        return self.refiner.read(records)
+
+    @_serialized
+    def _write_refined(self, batch: RefineBatch, refined: np.ndarray) -> int:
         self._follow_other_writers()  # before writing: the commits seen since are another's
-        refined = self.refiner.refine(records)
+        written = self.refiner.write(batch, refined)
         self._own_commit()
-        return refined
+        return written
 
     @_serialized
     def set_title(self, doc_id: str, title: str) -> DocumentRecord | None:
