@@ -238,13 +238,19 @@ class ChromaIndex:
     def repair(self) -> int:
         """Delete chunks that no committed document version owns (left by an interrupted ingest). Chunks are
         written before their record and deleted after it, so a store whose chunk count is the sum of its records'
-        holds none: the scan of every chunk (20 s at 100,000 chunks) runs only when the counts differ."""
-        records = self.registry.records(fresh=True)
-        if self.vectors.count() == sum(r.chunks for r in records.values()):
+        holds none: the scan of every chunk (20 s at 100,000 chunks) runs only when the counts differ. When it finds
+        records the cache lacked (a writer stopped before marking its commit) or removes chunks, it marks a commit,
+        so that running readers read the records again and embedded ones reopen the store."""
+        cached = self.registry.records(fresh=True)
+        if self.vectors.count() == sum(r.chunks for r in cached.values()):
             return 0
-        orphans = self.vectors.delete_uncommitted(self.registry.reread())
+        records = self.registry.reread()
+        orphans = self.vectors.delete_uncommitted(records)
         if orphans:
             log.info("removed %s orphan chunks", orphans)
+        if orphans or records != cached:  # readers trust their records while the marker stays: move it
+            self.registry.mark_commit()
+            self._own_commit()
         return orphans
 
     # --- reading ---

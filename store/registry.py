@@ -120,6 +120,13 @@ class DocumentRegistry:
         self._note_commit()
         self._remember({doc_id: None}, current)
 
+    def mark_commit(self) -> None:
+        """Mark a commit without writing a record, so that every reader reads the records again: for a repair that
+        found records a stopped writer wrote but never marked, or removed chunks other processes still index."""
+        current = self._cache_is_current()
+        self._note_commit()
+        self._remember({}, current)
+
     def _cache_is_current(self) -> bool:
         """Whether the cached records hold every commit so far (checked by a writer, under the write lock,
         before it commits)."""

@@ -77,6 +77,23 @@ def test_reingesting_unchanged_files_scans_no_chunk_but_orphans_are_still_remove
     assert scans and report.orphans_removed > 0 and index.vectors.count() == chunks
 
 
+def test_records_a_crashed_writer_never_marked_committed_reach_running_readers_once_repaired(
+        tmp_path, make_settings, fake_embedder, monkeypatch):
+    settings = make_settings(embedder="fake")
+    files = _reports(tmp_path / "reports")
+    writer, reader = open_index(settings, fake_embedder), open_index(settings, fake_embedder)
+    ingest_paths(files[:3], writer, settings)
+    assert len(reader.documents()) == 3
+    with monkeypatch.context() as crash:  # a writer stopped after writing its records, before marking the commit
+        crash.setattr(writer.registry, "_note_commit", lambda: _stop([]))
+        with pytest.raises(KeyboardInterrupt):
+            ingest_paths(files[3:], writer, settings)
+    assert len(reader.documents()) == 3  # nothing tells the reader that its records are out of date
+
+    writer.repair()  # what the next ingest does first
+    assert len(reader.documents()) == 6
+
+
 def test_reading_every_chunk_lets_questions_in_between_its_pages(tmp_path, make_settings, fake_embedder,
                                                                  monkeypatch):
     settings = make_settings(embedder="fake")
