@@ -113,8 +113,12 @@ class ChromaIndex:
             self._open(self._shared.client)
             self._generation = self._shared.generation
 
-    def _own_commit(self) -> None:
-        """This process's own writes are no reason to reopen the store, for this index or another on it."""
+    def _own_commit(self, before: str | None) -> None:
+        """This process's own writes are no reason to reopen the store, for this index or another on it.
+        `before`: registry.last_commit when the call began; when the call committed nothing it is unchanged, and
+        may be older than what this process has seen since (another index's commit), so it is no commit to note."""
+        if self.registry.last_commit == before:
+            return
         self._known_commit = self.registry.last_commit
         if self._shared is not None and self._known_commit is not None:
             self._shared.written[self.settings.collection] = self._known_commit
@@ -171,6 +175,7 @@ class ChromaIndex:
 
     @_serialized
     def _store_documents(self, records: list[DocumentRecord], chunks: list[Chunk], vectors, replaced: set[str]) -> None:
+        before = self.registry.last_commit
         self._follow_other_writers()  # before writing: the commits seen since are another's
         if chunks:
             self.vectors.write(chunks, vectors)
@@ -178,7 +183,7 @@ class ChromaIndex:
         for record in records:
             if record.doc_id in replaced:
                 self.vectors.delete(record.doc_id, keep_sha256=record.sha256)
-        self._own_commit()
+        self._own_commit(before)
 
     @_serialized
     def pending_refinement(self) -> list[DocumentRecord]:
@@ -202,9 +207,10 @@ class ChromaIndex:
 
     @_serialized
     def _write_refined(self, batch: RefineBatch, refined: np.ndarray) -> int:
+        before = self.registry.last_commit
         self._follow_other_writers()  # before writing: the commits seen since are another's
         written = self.refiner.write(batch, refined)
-        self._own_commit()
+        self._own_commit(before)
         return written
 
     @_serialized
@@ -214,6 +220,7 @@ class ChromaIndex:
         title = clean_title(title)
         if not title:
             raise ValueError("a title cannot be empty")
+        before = self.registry.last_commit
         self._follow_other_writers()  # before writing: the commits seen since are another's
         record = self.registry.records(fresh=True).get(doc_id)
         if record is None:
@@ -221,17 +228,18 @@ class ChromaIndex:
         self.vectors.retitle(doc_id, title)
         record = replace(record, title=title, title_set=True)
         self.registry.commit([record])
-        self._own_commit()
+        self._own_commit(before)
         return record
 
     @_serialized
     def remove_document(self, doc_id: str) -> bool:
+        before = self.registry.last_commit
         self._follow_other_writers()  # before writing: the commits seen since are another's
         if self.document(doc_id) is None:
             return False
         self.registry.remove(doc_id)
         self.vectors.delete(doc_id)
-        self._own_commit()
+        self._own_commit(before)
         return True
 
     @_serialized
@@ -249,8 +257,9 @@ class ChromaIndex:
         if orphans:
             log.info("removed %s orphan chunks", orphans)
         if orphans or records != cached:  # readers trust their records while the marker stays: move it
+            before = self.registry.last_commit
             self.registry.mark_commit()
-            self._own_commit()
+            self._own_commit(before)
         return orphans
 
     # --- reading ---

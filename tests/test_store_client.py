@@ -137,3 +137,21 @@ def test_a_document_replaced_while_its_refinement_is_embedded_keeps_its_new_vers
     [record] = index.documents()
     assert record.vectors == "provisional" and "Paita" in index.document_text(record.doc_id)
     assert all("Paita" in text for text in index.stored_rows(include=("documents",))["documents"])
+
+
+def test_a_call_that_commits_nothing_gives_no_reason_to_reopen(tmp_path, make_settings, fake_embedder):
+    settings = make_settings(embedder="fake")
+    write_txt(tmp_path / "a" / "a.txt", "Alpha report about harbour cranes in Callao and their new berths.")
+    write_txt(tmp_path / "b" / "b.txt", "Beta report about soybean exports from Santos to Shanghai.")
+    first, second = open_index(settings, fake_embedder), open_index(settings, fake_embedder)
+    assert not ingest_paths([tmp_path / "a"], first, settings).failed
+    assert not ingest_paths([tmp_path / "b"], second, settings).failed  # the newest commit is the second's
+    query = fake_embedder.embed_query("harbour cranes")
+    assert first.dense_search(query, 2)
+    generation = embedded_store(settings).generation
+
+    first.write_documents([], replaced=set())  # write and refine calls that commit nothing
+    assert first.refine(first.documents()) == 0
+    assert len(first.dense_search(query, 2)) == 2
+    assert len(second.dense_search(query, 2)) == 2
+    assert embedded_store(settings).generation == generation
