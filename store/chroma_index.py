@@ -81,7 +81,8 @@ class ChromaIndex:
         self._client = client
         if self.vectors is None:  # the first opening; a reopening keeps what they cache
             self.vectors = ChunkVectors(client, self.settings.collection, self.embedder)
-            self.registry = DocumentRegistry(client, self.settings.collection, saved_registry_path(self.settings))
+            self.registry = DocumentRegistry(client, self.settings.collection, saved_registry_path(self.settings),
+                                             shared=bool(self.settings.chroma_host))
             self.refiner = VectorRefiner(self.registry, self.vectors, self.embedder)
         else:
             self.vectors.attach(client)

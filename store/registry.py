@@ -26,8 +26,12 @@ class DocumentRegistry:
     """The records, cached for a moment, and the revisions computed from them. Not thread-safe: the
     ChromaIndex in front of it serialises every call."""
 
-    def __init__(self, client, collection: str, saved: Path | None = None) -> None:
+    def __init__(self, client, collection: str, saved: Path | None = None, shared: bool = False) -> None:
+        """`shared`: other processes may commit at any moment, with no lock in common (apps on one Chroma
+        server): a commit of this process's own then never makes its cache current, since another may have
+        committed between its check and its write, and the next fresh read reads the records again."""
         self._name = collection
+        self._shared = shared
         self._saved = saved  # where the records are saved for the next process (store/snapshot.py)
         self._cache: tuple[float, dict[str, DocumentRecord]] | None = None
         self._cache_commit: str | None = None  # the commit marker when the cached records were read
@@ -129,8 +133,9 @@ class DocumentRegistry:
 
     def _cache_is_current(self) -> bool:
         """Whether the cached records hold every commit so far (checked by a writer, under the write lock,
-        before it commits)."""
-        return self._cache is not None and self._cache_commit is not None and self.commit_marker() == self._cache_commit
+        before it commits); never on a shared server, where another writer may commit right after the check."""
+        return (not self._shared and self._cache is not None and self._cache_commit is not None
+                and self.commit_marker() == self._cache_commit)
 
     def _note_commit(self) -> None:
         self._last_commit = uuid.uuid4().hex

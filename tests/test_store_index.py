@@ -262,3 +262,33 @@ def test_cached_records_outlive_their_seconds_until_a_writer_commits(make_settin
     assert len(registry.records(fresh=False)) == 3  # still fresh by the clock
     clock[0] += 60
     assert len(registry.records(fresh=False)) == 4 and len(reads) == 2
+
+
+def test_on_a_server_a_commit_made_by_another_process_during_ones_own_is_not_missed(tmp_path, make_settings,
+                                                                                    fake_embedder):
+    import chromadb
+
+    from ingest.pipeline import prepare_file
+
+    # Two apps on one `chroma run` server, no lock in common: here one Chroma client in a folder stands for it.
+    settings = make_settings(embedder="fake", chroma_host="127.0.0.1")
+    client = chromadb.PersistentClient(path=str(tmp_path / "server"))
+    first, second = ChromaIndex(settings, fake_embedder, client), ChromaIndex(settings, fake_embedder, client)
+    texts = {"one": EN_CLIMATE, "two": ES_INVESTMENT, "three": ZH_TRADE}
+    docs = {name: prepare_file(write_txt(tmp_path / f"{name}.txt", text), settings, {})
+            for name, text in texts.items()}
+
+    def write(index, name):
+        index.write_documents([(docs[name].record, docs[name].chunks)], replaced=set())
+
+    write(first, "one")
+    assert len(first.documents()) == len(second.documents()) == 1
+    upsert = first.registry.records_collection.upsert
+
+    def upsert_after_the_other(**kwargs):  # the other app commits between this one's check and its write
+        write(second, "three")
+        return upsert(**kwargs)
+
+    first.registry.records_collection.upsert = upsert_after_the_other
+    write(first, "two")
+    assert {r.source for r in first.documents()} == {str((tmp_path / f"{n}.txt").resolve()) for n in texts}
