@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 from fixtures_builders import write_txt
@@ -100,26 +99,27 @@ def test_reading_every_chunk_lets_questions_in_between_its_pages(tmp_path, make_
     index = open_index(settings, fake_embedder)
     ingest_paths(_reports(tmp_path / "reports"), index, settings)
     monkeypatch.setattr("store.chroma_index._READ_PAGE", 1)
-    page = ChunkVectors.chunks_by_id
-
-    def slow_page(self, *args):
-        time.sleep(0.4)  # a page of a large store
-        return page(self, *args)
-
-    monkeypatch.setattr(ChunkVectors, "chunks_by_id", slow_page)
     read: list = []
-    reader = threading.Thread(target=lambda: read.extend(index.iter_committed_chunks()))
-    started = time.perf_counter()
+    answered: list[bool] = []  # per page: whether a question got its answer before the next page was read
+    page_read, question_answered = threading.Event(), threading.Event()
+
+    def read_asking_in_between() -> None:
+        for chunk in index.iter_committed_chunks():
+            read.append(chunk)
+            page_read.set()
+            answered.append(question_answered.wait(timeout=10))  # the index's lock held for the whole: never
+            question_answered.clear()
+
+    reader = threading.Thread(target=read_asking_in_between)
     reader.start()
-    waits = []
     while reader.is_alive():
-        asked = time.perf_counter()
-        index.documents(fresh=False)  # what a question asks of the index meanwhile
-        waits.append(time.perf_counter() - asked)
-        time.sleep(0.05)
-    whole = time.perf_counter() - started
+        if page_read.wait(timeout=0.1):
+            page_read.clear()
+            index.documents(fresh=False)  # what a question asks of the index meanwhile
+            question_answered.set()
+    reader.join()
     assert sorted(c.metadata["source"] for c in read) == sorted(str(p.resolve()) for p in tmp_path.glob("reports/*"))
-    assert whole > 2.0 and max(waits) < whole / 2
+    assert len(answered) == len(REPORTS) and all(answered)
 
     known = {c.chunk_id for c in read[:2]}  # what an index built before holds: its texts are not read again
     again = list(index.iter_committed_chunks(known=known))
