@@ -32,6 +32,10 @@ SAMPLE_STARTER_QUESTIONS = {
 
 
 DEFAULT_EMBEDDER = "usem3+e5"  # a name in store.embedders.EMBEDDERS
+# The answerers a setting may name: the keys of bot.answerers.ANSWERERS, which imports bot/ and its LLM clients.
+# Kept here so that validating the setting loads nothing of bot/ into a store or ingest process;
+# tests/test_structure_facts.py checks that the two agree.
+ANSWERER_NAMES = ("extractive", "openai", "ollama", "fake")
 
 MAX_COLLECTION_CHARS = 40
 # Lowercase letters, digits and "_", 3 to 40 of them. No "-": it joins a collection's name to the names of its
@@ -148,10 +152,7 @@ class Settings(BaseSettings):
     )
 
     # --- answering ---
-    # The default is not validated: the check imports bot.answerers, which would load bot/ into every store or
-    # ingest process (tests/test_structure_imports.py). test_structure_facts checks the default is a registry name.
-    answerer: str = Field("extractive", validate_default=False,
-                          description="extractive (offline), openai, ollama, fake.")
+    answerer: str = Field("extractive", description="extractive (offline), openai, ollama, fake.")
     refusal_threshold: dict[str, dict[str, float]] = Field(
         {"en": {"en": 3.28, "es": 3.78, "zh": 3.18}, "es": {"en": 2.92, "es": 2.68, "zh": 2.4},
          "zh": {"en": 2.86, "es": 2.74, "zh": 2.8}},
@@ -327,9 +328,7 @@ class Settings(BaseSettings):
     @field_validator("answerer")
     @classmethod
     def _known_answerer(cls, name: str) -> str:
-        from bot.answerers import ANSWERERS
-
-        return _one_of(name, ANSWERERS)
+        return _one_of(name, ANSWERER_NAMES)
 
     def starters_for(self, collection: str) -> dict[str, list[str]]:
         """The starter questions of a collection, by language: its own, else the deployment's."""

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from bot.__main__ import parse_args as bot_args
 from bot.answerers import ANSWERERS
 from ingest.__main__ import parse_args as ingest_args
-from settings import Settings
+from settings import ANSWERER_NAMES, Settings
 from store.embedders import EMBEDDERS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -35,7 +35,11 @@ def test_a_backend_setting_accepts_the_registry_names_only_and_the_readme_lists_
 
 def test_the_default_backends_are_registry_names():
     assert Settings.model_fields["embedder"].default in EMBEDDERS
-    assert Settings.model_fields["answerer"].default in ANSWERERS  # not validated when built (settings.py)
+    assert Settings.model_fields["answerer"].default in ANSWERERS
+
+
+def test_the_settings_light_list_of_answerers_is_the_registrys():
+    assert list(ANSWERER_NAMES) == list(ANSWERERS)  # settings.py validates without importing bot/
 
 
 def test_the_clis_offer_the_registry_names():

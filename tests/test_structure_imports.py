@@ -20,8 +20,9 @@ MAY_NOT_IMPORT = {
     "ingest": {"bot", "web"},
     "bot": {"ingest", "web"},
 }
-# After the imports, the stages that read settings build them as their CLIs do (the defaults): validating a
-# setting must not load a later stage either (the answerer's registry lives in bot/).
+# After the imports, the stages that read settings build them as their CLIs do, with the defaults and with another
+# answerer (FORUMQA_ANSWERER=openai in a store or ingest process): validating a setting must not load a later stage
+# either (the answerers' registry lives in bot/).
 LOAD_ALL = """
 import importlib, json, pkgutil, sys
 package = importlib.import_module(sys.argv[1])
@@ -30,6 +31,7 @@ for module in pkgutil.walk_packages(package.__path__, sys.argv[1] + "."):
 if sys.argv[1] != "textkit":
     from settings import load_settings
     load_settings(store_dir="unused")
+    load_settings(store_dir="unused", answerer="openai")
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
