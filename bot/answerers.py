@@ -1,6 +1,6 @@
 """The answerers a setting can name (settings.answerer), each with its factory and the factory of its condenser
-(how a follow-up becomes the question retrieval is asked, bot.condense): ANSWERERS, read by the settings'
-validation, the CLI's choices and the README's test."""
+(how a follow-up becomes the question retrieval is asked, bot.condense): ANSWERERS, whose names are
+settings.ANSWERER_NAMES (tests/test_structure_facts.py keeps the two equal), the CLI's choices and the README's."""
 
 from __future__ import annotations
 
