@@ -172,7 +172,10 @@ class ChunkVectors:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
         or the nearest of all languages; among the chunks `ids` only, when given."""
         shards = [self.shards[shard_language(language)]] if language else self.shards.values()
-        found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors, ids)]
+        if ids is not None:
+            found = [chunk for shard in shards for chunk in _fetch(shard, query_vector, ids, where, with_vectors)][:k]
+        else:
+            found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors)]
         committed = [chunk for chunk in found if _committed(records, chunk.metadata)]
         return committed if language else heapq.nlargest(k, committed, key=lambda c: c.score)
 
@@ -205,15 +208,26 @@ def _pages(collection, include: list[str]):
         offset += PAGE
 
 
-def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool,
-           ids: list[str] | None = None) -> list[ScoredChunk]:
-    if ids is not None:  # Chroma's query fails on an id it does not hold (a chunk removed since BM25 was built)
-        ids = collection.get(ids=ids, include=[])["ids"]
-        if not ids:
-            return []
+def _fetch(collection, query_vector: list[float], ids: list[str], where: dict | None,
+           with_vectors: bool) -> list[ScoredChunk]:
+    """The chunks `ids` (those the collection still holds: a chunk removed since BM25 was built is skipped,
+    where Chroma's query would fail on it), scored by cosine similarity like a query's, nearest first."""
+    got = collection.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
+    if not got["ids"]:
+        return []
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    query = np.asarray(query_vector, dtype=np.float32)
+    scores = vectors @ query / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
+    out = [ScoredChunk(cid, text, meta, float(score), vector if with_vectors else None)
+           for cid, text, meta, score, vector in zip(got["ids"], got["documents"], got["metadatas"], scores, vectors)
+           if meta is not None]
+    return sorted(out, key=lambda c: -c.score)
+
+
+def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool) -> list[ScoredChunk]:
     include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
     # chromadb 1.x returns what there is when k exceeds it (an empty collection included): no count() first
-    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, ids=ids, include=include)
+    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, include=include)
     vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
     out = []
     for cid, text, meta, dist, vector in zip(
