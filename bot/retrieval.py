@@ -110,7 +110,7 @@ class HybridRetriever:
         backgrounds = self.index.background()
         pooled = np.vstack(list(backgrounds.values()))
         lexical = self._lexical(question, language)
-        provisional = {r.doc_id for r in self.index.pending_refinement()}
+        provisional = self.index.provisional()
         out: list[Scored] = []
         for lang in languages:
             weights = self._weights(language, lang, len(parts))
@@ -181,7 +181,7 @@ class HybridRetriever:
             best = group[0]
             chosen = next((h for h in group if h.language == language), None)
             if chosen is None and key in preferred_docs:
-                chosen = self._best_chunk_of(preferred_docs[key], language, query_vector)
+                chosen = self._best_chunk_of(preferred_docs[key], query_vector)
             if chosen is None:
                 chosen = best
             chosen.score = max(chosen.score, best.score)
@@ -201,12 +201,12 @@ class HybridRetriever:
 
     def add_passages(self, hit: Hit, query_vector: list[float], k: int = _EXTRA_CHUNKS) -> None:
         """The chunks of `hit`'s document closest to `query_vector`, added to those it offers the answerer."""
-        for chunk in self.index.dense_search(query_vector, k, where={"doc_id": hit.doc_id}, language=hit.language):
+        for chunk in self.index.dense_search(query_vector, k, doc_id=hit.doc_id):
             if chunk.text != hit.text and chunk.text not in hit.extra_texts:
                 hit.extra_texts.append(chunk.text)
 
-    def _best_chunk_of(self, doc_id: str, language: str, query_vector: list[float]) -> Hit | None:
-        found = self.index.dense_search(query_vector, 3, where={"doc_id": doc_id}, language=language)
+    def _best_chunk_of(self, doc_id: str, query_vector: list[float]) -> Hit | None:
+        found = self.index.dense_search(query_vector, 3, doc_id=doc_id)
         if not found:
             return None
         best = found[0]

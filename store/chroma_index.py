@@ -31,7 +31,10 @@ from store.vectors import ChunkVectors, ScoredChunk, shard_language
 log = logging.getLogger(__name__)
 
 _READ_PAGE = 1000  # chunks per read of every chunk: one page holds the lock for a fraction of a second
-_REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
+_REOPEN_PAUSES_S = (0.2, 0.5, 1.0)
+# a question's searches reuse the commit marker read when it began (ForumQA follows the commits first): one
+# read per question, not one per search
+_MARKER_REUSE_S = 0.25  # two ingests writing small batches can outlast one reopen
 
 
 def _serialized(method):
@@ -93,7 +96,7 @@ class ChromaIndex:
         beside the web app) added or refined; when the registry shows such a change, open the store afresh."""
         if self._shared is None:
             return
-        marker = self.registry.commit_marker()
+        marker = self.registry.commit_marker(reuse_s=_MARKER_REUSE_S)
         if marker != self._known_commit and marker == self._shared.written.get(self.settings.collection):
             self._known_commit = marker  # written through this process's client, which holds it already
         elif marker != self._known_commit:
@@ -147,16 +150,16 @@ class ChromaIndex:
     @_serialized
     def revision(self) -> str:
         """Changes whenever a document's text is added, replaced or removed; refining vectors leaves it alone."""
-        return self.registry.revision()
+        return self.registry.summary().revision
 
     @_serialized
     def state(self) -> str:
         """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
-        return self.registry.state()
+        return self.registry.summary().state
 
     @_serialized
     def chunk_total(self) -> int:
-        return sum(r.chunks for r in self.registry.records(fresh=False).values())
+        return self.registry.summary().chunks
 
     # --- writing ---
     def write_documents(self, items: list[tuple[DocumentRecord, list[Chunk]]], replaced: set[str]) -> int:
@@ -188,8 +191,14 @@ class ChromaIndex:
 
     @_serialized
     def pending_refinement(self) -> list[DocumentRecord]:
-        """Provisional documents, from the cached registry: a writer holding the lock knows its own changes."""
-        return self.refiner.pending()
+        """Provisional documents by source, from the cached registry: a writer holding the lock knows its own
+        changes."""
+        return list(self.registry.summary().pending)
+
+    @_serialized
+    def provisional(self) -> frozenset[str]:
+        """The doc_ids of the provisional documents."""
+        return self.registry.summary().provisional
 
     def refine(self, records: list[DocumentRecord]) -> int:
         """Give provisional documents their final vectors (store/refine.py): the stored chunks are read under the
@@ -300,14 +309,19 @@ class ChromaIndex:
         return self.vectors.chunks_by_id(language, ids, records)
 
     @_serialized
-    def dense_search(self, query_vector: list[float], k: int, where: dict | None = None,
-                     with_vectors: bool = False, language: str | None = None,
-                     ids: list[str] | None = None) -> list[ScoredChunk]:
+    def dense_search(self, query_vector: list[float], k: int, with_vectors: bool = False,
+                     language: str | None = None, ids: list[str] | None = None,
+                     doc_id: str | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
-        else of all; among the chunks `ids` only, when given."""
+        else of all; among the chunks `ids` only, or those of the committed document `doc_id`, when given."""
         self._follow_other_writers()
-        return self.vectors.search(query_vector, k, self.registry.records(fresh=False), where, with_vectors, language,
-                                   ids)
+        records = self.registry.records(fresh=False)
+        if doc_id is not None:
+            record = records.get(doc_id)
+            if record is None:
+                return []
+            ids, language = record.chunk_ids() if ids is None else ids, record.language
+        return self.vectors.search(query_vector, k, records, None, with_vectors, language, ids)
 
     @_serialized
     def stored_rows(self, where: dict | None = None, include: tuple[str, ...] = ("metadatas",)) -> dict[str, list]:
@@ -329,7 +343,7 @@ class ChromaIndex:
     @_serialized
     def languages(self) -> list[str]:
         """The languages of the committed documents."""
-        return sorted({r.language for r in self.registry.records(fresh=False).values()})
+        return list(self.registry.summary().languages)
 
     @_serialized
     def background(self) -> dict[str, np.ndarray]:

@@ -39,11 +39,6 @@ class VectorRefiner:
     def __init__(self, registry: DocumentRegistry, vectors: ChunkVectors, embedder: NamedEmbeddings) -> None:
         self.registry, self.vectors, self.embedder = registry, vectors, embedder
 
-    def pending(self) -> list[DocumentRecord]:
-        """The documents whose vectors are still provisional, by source."""
-        records = self.registry.records(fresh=False)
-        return sorted((r for r in records.values() if r.vectors == "provisional"), key=lambda r: r.source)
-
     def read(self, records: list[DocumentRecord]) -> RefineBatch | None:
         """The stored chunks of these documents' current versions, when still provisional (one read); None when
         none is. A record that is no longer the stored version, or no longer provisional, is skipped."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from store.client import PAGE
@@ -20,6 +21,28 @@ from store.snapshot import load_records, save_records
 _TTL_S = 2.0
 _COMMIT_ID = "last"
 REGISTRY_SUFFIX = "-documents"  # a collection's registry is the Chroma collection f"{collection}{REGISTRY_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What every question asks of the records, computed once per snapshot of them instead of per question (at
+    100,000 chunks, 20,000 records: about 25 ms a question)."""
+
+    revision: str  # changes whenever a document's text is added, replaced or removed
+    state: str  # the revision plus which documents are refined
+    languages: tuple[str, ...]
+    pending: tuple[DocumentRecord, ...]  # the documents whose vectors are still provisional, by source
+    provisional: frozenset[str]  # their doc_ids
+    chunks: int
+
+    @classmethod
+    def of(cls, records: dict[str, DocumentRecord]) -> Summary:
+        texts = sorted((r.doc_id, r.sha256) for r in records.values())
+        pending = tuple(sorted((r for r in records.values() if r.vectors == "provisional"), key=lambda r: r.source))
+        vectors = sorted(r.doc_id for r in pending)
+        revision, state = (hashlib.sha1(repr(x).encode()).hexdigest() for x in (texts, (texts, vectors)))
+        return cls(revision, state, tuple(sorted({r.language for r in records.values()})), pending,
+                   frozenset(vectors), sum(r.chunks for r in records.values()))
 
 
 class DocumentRegistry:
@@ -36,7 +59,9 @@ class DocumentRegistry:
         self._cache: tuple[float, dict[str, DocumentRecord]] | None = None
         self._cache_commit: str | None = None  # the commit marker when the cached records were read
         self._last_commit: str | None = None
-        self._revisions, self._revisions_of = ("", ""), None
+        self._marker_read: tuple[float, str | None] | None = None  # (when, marker) of the last read
+        self._summary: Summary | None = None
+        self._summary_of: dict[str, DocumentRecord] | None = None
         self.attach(client)
 
     def attach(self, client) -> None:
@@ -83,10 +108,16 @@ class DocumentRegistry:
         save_records(self._saved, marker, records)
         return records
 
-    def commit_marker(self) -> str | None:
-        """Changes with every commit, by any writer (one small read)."""
+    def commit_marker(self, reuse_s: float = 0.0) -> str | None:
+        """Changes with every commit, by any writer (one small read; the last one read when it is under `reuse_s`
+        seconds old)."""
+        now = time.monotonic()
+        if reuse_s and self._marker_read is not None and now - self._marker_read[0] < reuse_s:
+            return self._marker_read[1]
         got = self.commits.get(ids=[_COMMIT_ID], include=["metadatas"])
-        return got["metadatas"][0].get("id") if got["metadatas"] else None
+        marker = got["metadatas"][0].get("id") if got["metadatas"] else None
+        self._marker_read = (now, marker)
+        return marker
 
     @property
     def last_commit(self) -> str | None:
@@ -140,6 +171,7 @@ class DocumentRegistry:
     def _note_commit(self) -> None:
         self._last_commit = uuid.uuid4().hex
         self.commits.upsert(ids=[_COMMIT_ID], embeddings=[[1.0]], metadatas=[{"id": self._last_commit}])
+        self._marker_read = None
 
     def _remember(self, changes: dict[str, DocumentRecord | None], current: bool) -> None:
         """Apply this process's own changes (None: removed) to the cache instead of re-reading the records; when
@@ -158,20 +190,9 @@ class DocumentRegistry:
             self._cache_commit = self._last_commit
             save_records(self._saved, self._last_commit, records)
 
-    def revision(self) -> str:
-        """Changes whenever a document's text is added, replaced or removed (cached for a moment): what BM25 and
-        the edition index are built from. Refining vectors leaves it alone."""
-        return self._revision_pair()[0]
-
-    def state(self) -> str:
-        """The revision plus which documents are refined: an embedded reader reopens the store when it changes."""
-        return self._revision_pair()[1]
-
-    def _revision_pair(self) -> tuple[str, str]:
+    def summary(self) -> Summary:
+        """The records' summary, computed once per snapshot (the cache's records are replaced, never changed)."""
         records = self.records(fresh=False)
-        if self._revisions_of is not records:  # computed once per snapshot, not per question
-            texts = sorted((r.doc_id, r.sha256) for r in records.values())
-            vectors = sorted(r.doc_id for r in records.values() if r.vectors == "provisional")
-            self._revisions = tuple(hashlib.sha1(repr(x).encode()).hexdigest() for x in (texts, (texts, vectors)))
-            self._revisions_of = records
-        return self._revisions
+        if self._summary is None or self._summary_of is not records:
+            self._summary, self._summary_of = Summary.of(records), records
+        return self._summary

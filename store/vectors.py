@@ -181,9 +181,9 @@ class ChunkVectors:
 
     def document_chunks(self, record: DocumentRecord) -> list[Chunk]:
         """The chunks of a document version, in order."""
-        got = self.shards[shard_language(record.language)].get(
-            where={"$and": [{"doc_id": record.doc_id}, {"sha256": record.sha256}]}, include=["documents", "metadatas"])
-        chunks = [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"])]
+        got = self.shards[shard_language(record.language)].get(ids=record.chunk_ids(),
+                                                               include=["documents", "metadatas"])
+        chunks = [Chunk(text, meta) for text, meta in zip(got["documents"], got["metadatas"]) if meta is not None]
         return sorted(chunks, key=lambda chunk: chunk.metadata.get("chunk_index", 0))
 
     def document_text(self, record: DocumentRecord) -> str:
