@@ -1,7 +1,7 @@
 """python -m benchmarks.first_question [--chunks N] [--store DIR] [--embedder NAME]
 
 The first questions after one document is added to a store of N chunks: how long each takes, and when the
-rebuilt BM25 index is swapped in. The synthetic corpus (benchmarks.corpus) is ingested once into --store
+refreshed lexical index is swapped in. The synthetic corpus (benchmarks.corpus) is ingested once into --store
 (not refined: provisional vectors search at the same cost) and reused by later runs; each run measures on a
 copy of it."""
 
@@ -45,6 +45,7 @@ def measure(store: Path, settings: Settings, questions: int = 5) -> dict:
         settings = settings.model_copy(update={"store_dir": copy})
         index = open_index(settings, make_embedder(settings))
         qa = ForumQA(settings, index)
+        qa.retriever.lexical_index(wait=True)
         asked = make_questions(20)
         for question in asked[:10]:
             qa.ask(question)
@@ -59,10 +60,10 @@ def measure(store: Path, settings: Settings, questions: int = 5) -> dict:
 
 def measure_after_add(qa: ForumQA, settings: Settings, folder: Path, questions: int = 5,
                       swap_wait_s: float = 120) -> dict:
-    """With `qa` warm (its BM25 index built): add one document to its store, time the next `questions` asks,
-    then wait up to `swap_wait_s` for the rebuilt BM25 index to be swapped in."""
+    """With `qa` warm (its lexical index built): add one document to its store, time the next `questions` asks,
+    then wait up to `swap_wait_s` for the refreshed lexical index to be swapped in."""
     index = qa.retriever.index
-    before = qa.retriever.bm25()
+    before = qa.retriever.lexical_index(wait=True)
     write_corpus(folder, 1, first=10**6)
     ingest_paths([folder], index, settings, refine=False)
     added = time.perf_counter()
@@ -71,9 +72,9 @@ def measure_after_add(qa: ForumQA, settings: Settings, folder: Path, questions: 
         started = time.perf_counter()
         qa.ask(question)
         after.append(round((time.perf_counter() - started) * 1000, 1))
-    while qa.retriever.bm25() is before and time.perf_counter() - added < swap_wait_s:
+    while qa.retriever.lexical_index() is before and time.perf_counter() - added < swap_wait_s:
         time.sleep(0.01)
-    swapped = time.perf_counter() - added if qa.retriever.bm25() is not before else None
+    swapped = time.perf_counter() - added if qa.retriever.lexical_index() is not before else None
     return {"chunks": index.chunk_total(), "after_add_ms": after,
             "bm25_current_after_s": round(swapped, 2) if swapped is not None else None}
 

@@ -4,9 +4,10 @@ Raw similarities are not comparable across languages: mE5 scores any text in the
 higher than a relevant document in another. So candidates are fetched per document language, and each model's
 similarity becomes a z-score against generic background passages in that language (store/background): how far
 a chunk stands out from ordinary text in its own language. The models' z-scores are fused with weights and
-offsets per language pair, and same-language BM25 adds a bounded bonus (the share of the question's term weight
-a chunk matches), so that shared words cannot outweigh a document in another language that answers. One hit
-per document, then the edition of a report in the question's language is preferred.
+offsets per language pair, and same-language lexical matching adds a bounded bonus (the share of the question's
+term weight a chunk holds, bot/lexical_index.py), so that shared words cannot outweigh a document in another
+language that answers. One hit per document, then the edition of a report in the question's language is
+preferred.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from functools import partial
 import numpy as np
 
 from bot.answer import Hit
-from bot.bm25_index import Coverage, LanguageBM25
+from bot.lexical_index import Coverage, LexicalIndex
 from settings import Settings
 from store import ChromaIndex, ScoredChunk
 from textkit.tokens import tokenize
@@ -53,40 +54,51 @@ class HybridRetriever:
     def __init__(self, index: ChromaIndex, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self._bm25: LanguageBM25 | None = None
-        self._bm25_revision: str | None = None
-        self._bm25_rebuilding = False
+        self._lexical_index: LexicalIndex | None = None
+        self._lexical_revision: str | None = None
+        self._lexical_refresh: threading.Thread | None = None
         self._editions: tuple[str, dict[tuple[str, str], str]] | None = None
         self._lock = threading.Lock()
 
-    def bm25(self) -> LanguageBM25:
-        """The lexical index of the committed chunks. The first call builds it (the app's warm-up makes that call).
-        When the committed documents change (e.g. after an ingest), the current index keeps serving while one
-        background thread builds the next and swaps it in, so no question waits for a rebuild; until the swap, the
-        newest documents get no lexical bonus."""
-        revision = self.index.revision()  # read before the chunks: a build is never labelled newer than it is
+    def lexical_index(self, wait: bool = False) -> LexicalIndex | None:
+        """The lexical index of the committed chunks; None until the first is built. No question waits for a
+        build: when the committed documents differ from the index's (at the first call, or after an ingest), one
+        background thread builds the next index and swaps it in, while the current one keeps serving. Until the
+        swap the newest documents get no lexical bonus, and before the first, no question gets one (nor IDF term
+        weights). The first build reads every chunk; the next read only those of the document versions added.
+        `wait`: until a build under way has been swapped in (the app's warm-up, one-shot tools, benchmarks)."""
+        revision = self.index.revision()  # read before the records: an index is never labelled newer than it is
         with self._lock:
-            if self._bm25 is None:
-                self._bm25, self._bm25_revision = LanguageBM25(self.index.iter_committed_chunks()), revision
-            elif revision != self._bm25_revision and not self._bm25_rebuilding:
-                self._bm25_rebuilding = True
-                threading.Thread(target=self._rebuild_bm25, args=(revision,), name="forumqa-bm25-rebuild",
-                                 daemon=True).start()
-            return self._bm25
+            if revision != self._lexical_revision and self._lexical_refresh is None:
+                self._lexical_refresh = threading.Thread(target=self._refresh_lexical, args=(revision,),
+                                                         name="forumqa-lexical-refresh", daemon=True)
+                self._lexical_refresh.start()
+            refresh, current = self._lexical_refresh, self._lexical_index
+        if wait and refresh is not None:
+            refresh.join()
+            return self._lexical_index
+        return current
 
-    def _rebuild_bm25(self, revision: str) -> None:
-        built = None
-        try:  # on the serving index: only chunks it lacks are tokenized (19.9 s instead of 74.9 s at 100k chunks)
-            built = LanguageBM25(self.index.iter_committed_chunks(known=self._bm25), previous=self._bm25)
-        except Exception as exc:  # the current index keeps serving; the next question starts another rebuild
-            log.warning("rebuilding the BM25 index failed, the previous one still serves: %s", exc)
+    def _refresh_lexical(self, revision: str) -> None:
+        built, current = None, self._lexical_index
+        try:
+            records = {record.doc_id: record for record in self.index.documents(fresh=False)}
+            if current is None:
+                built = LexicalIndex(self.index.chunks_of(records.values()), records.values())
+            else:
+                built = current.updated(records, self.index.chunks_of)
+        except Exception as exc:  # the current index keeps serving; the next question starts another refresh
+            log.warning("building the lexical index failed, the previous one (if any) still serves: %s", exc)
         with self._lock:
             if built is not None:
-                self._bm25, self._bm25_revision = built, revision
-            self._bm25_rebuilding = False
+                self._lexical_index, self._lexical_revision = built, revision
+            self._lexical_refresh = None
 
     def term_weights(self, question: str, language: str) -> dict[str, float]:
-        return self.bm25().term_weights(tokenize(question, language))
+        """IDF of the question's terms; {} before the first lexical index is built (the answerer weighs them
+        alike then)."""
+        lexical = self.lexical_index()
+        return {} if lexical is None else lexical.term_weights(tokenize(question, language))
 
     def retrieve(self, question: str, language: str, query_vector: list[float], top_k: int | None = None) -> list[Hit]:
         top_k = top_k or self.settings.top_k
@@ -139,11 +151,10 @@ class HybridRetriever:
         w = self.settings.fusion_usem3_weight.get(question_language, {}).get(document_language, _DEFAULT_WEIGHT)
         return [w, 1.0 - w]
 
-    def _lexical(self, question: str, language: str) -> dict[str, float]:
+    def _lexical(self, question: str, language: str) -> Mapping[str, float]:
         """Per same-language chunk: the share of the question's IDF weight among the words it contains."""
-        if self.settings.lexical_weight <= 0:
-            return {}
-        return self.bm25().coverage(question, language)
+        lexical = self.lexical_index() if self.settings.lexical_weight > 0 else None
+        return {} if lexical is None else lexical.coverage(question, language)
 
     def _lexical_only(self, lexical: Mapping[str, float], found: list[ScoredChunk], search_vector: np.ndarray,
                       language: str) -> list[ScoredChunk]:

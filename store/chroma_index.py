@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Container, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import chromadb.errors
@@ -22,7 +22,7 @@ from store.client import embedded_store, make_chroma_client, reopen_embedded
 from store.collections import stored_collections
 from store.embedders import NamedEmbeddings
 from store.errors import server_faults
-from store.records import Chunk, DocumentRecord, chunk_id, clean_title
+from store.records import Chunk, DocumentRecord, clean_title
 from store.refine import RefineBatch, VectorRefiner
 from store.registry import DocumentRegistry
 from store.snapshot import saved_registry_path
@@ -274,31 +274,26 @@ class ChromaIndex:
 
     # --- reading ---
     def committed_chunks(self) -> list[ScoredChunk]:
-        """Every chunk of every committed document, in a stable order (tools and tests; BM25 streams them with
-        iter_committed_chunks)."""
+        """Every chunk of every committed document, in a stable order (tools and tests)."""
         return sorted(self.iter_committed_chunks(), key=lambda c: c.chunk_id)
 
-    def iter_committed_chunks(self, known: Container[str] = frozenset()) -> Iterator[ScoredChunk]:
-        """Every chunk of the documents committed when the read began, looked up by id (a committed record names
-        its chunks) a page at a time: the lock is held for one page's read, never for the whole (17 s at 100,000
-        chunks), so questions and writes go on in between, and only a page of texts is held at once. The chunks
-        whose ids are in `known` (those a caller already indexed) are not read: they come with their id and
-        language only, and an empty text."""
-        records = self._committed_records()
+    def iter_committed_chunks(self) -> Iterator[ScoredChunk]:
+        """Every chunk of the documents committed when the read began (chunks_of)."""
+        yield from self.chunks_of(self._committed_records().values())
+
+    def chunks_of(self, records: Iterable[DocumentRecord]) -> Iterator[ScoredChunk]:
+        """The chunks of these committed document versions, looked up by id (a record names its chunks) a page
+        at a time: the lock is held for one page's read, never for the whole (17 s for every chunk of 100,000),
+        so questions and writes go on in between, and only a page of texts is held at once. A version's chunks
+        deleted since (it was replaced or removed) are left out."""
+        by_id = {record.doc_id: record for record in records}
         by_shard: dict[str, list[DocumentRecord]] = defaultdict(list)
-        for record in records.values():
+        for record in by_id.values():
             by_shard[shard_language(record.language)].append(record)
         for language, members in by_shard.items():
-            todo: list[str] = []
-            for record in sorted(members, key=lambda r: r.doc_id):
-                for n in range(record.chunks):
-                    cid = chunk_id(record.doc_id, record.sha256, n)
-                    if cid in known:
-                        yield ScoredChunk(cid, "", {"doc_id": record.doc_id, "language": record.language}, 0.0)
-                    else:
-                        todo.append(cid)
-            for start in range(0, len(todo), _READ_PAGE):
-                yield from self._chunks_by_id(language, todo[start : start + _READ_PAGE], records)
+            ids = [cid for record in sorted(members, key=lambda r: r.doc_id) for cid in record.chunk_ids()]
+            for start in range(0, len(ids), _READ_PAGE):
+                yield from self._chunks_by_id(language, ids[start : start + _READ_PAGE], by_id)
 
     @_serialized
     def _committed_records(self) -> dict[str, DocumentRecord]:

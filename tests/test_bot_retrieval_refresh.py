@@ -1,23 +1,24 @@
-"""After an ingest, the next question does not wait for the BM25 rebuild: the previous index answers while one
-background build runs, and the new document's words count once it is swapped in."""
+"""No question waits for the lexical index (issue 14): before the first is built, a question is answered without
+the lexical bonus while one background build runs; after an ingest, the previous index answers while one
+background refresh, which reads only the new document's chunks, runs, and the new document's words count once it
+is swapped in."""
 
 from __future__ import annotations
 
 import threading
-import time
 
-from fixtures_builders import ES_INVESTMENT, write_txt
+import pytest
+from fixtures_builders import EN_CLIMATE, ES_INVESTMENT, write_txt
 
-import bot.retrieval
-from bot.bm25_index import LanguageBM25
 from bot.retrieval import HybridRetriever
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_paths, remove_paths
 from store import document_id, open_index
+
+pytestmark = pytest.mark.lexical_index_in_background  # conftest.py: here a question never waits for a build
 
 NOTE = ("Nota sobre el puerto de Chancay. El puerto de Chancay recibió diecisiete grúas nuevas en 2025, según "
         "esta nota ficticia sobre grúas portuarias.")
 QUESTION = "¿Cuántas grúas recibió el puerto de Chancay?"
-PROMPT_S = 1.0  # far under the rebuild, which is held until the test lets it go
 
 
 def lexical_share(retriever: HybridRetriever, index, doc_id: str) -> float:
@@ -27,42 +28,78 @@ def lexical_share(retriever: HybridRetriever, index, doc_id: str) -> float:
     return max((s.lexical for s in scored if s.chunk.metadata.get("doc_id") == doc_id), default=0.0)
 
 
-def test_the_question_after_an_ingest_is_answered_from_the_previous_bm25_while_the_next_builds(
-    tmp_path, make_settings, fake_embedder, monkeypatch
-):
+class HeldReads:
+    """Wraps index.chunks_of: records which documents each read asks for, and holds every read until released."""
+
+    def __init__(self, index, monkeypatch) -> None:
+        self.release, self.started, self.documents = threading.Event(), threading.Event(), []
+        real = index.chunks_of
+
+        def held(records):
+            records = list(records)
+            self.documents.append(sorted(r.doc_id for r in records))
+            self.started.set()
+            assert self.release.wait(30)
+            yield from real(records)
+
+        monkeypatch.setattr(index, "chunks_of", held)
+
+
+@pytest.fixture
+def store(tmp_path, make_settings, fake_embedder):
     settings = make_settings(embedder="fake", fetch_k=50)
     index = open_index(settings, fake_embedder)
-    assert not ingest_paths([write_txt(tmp_path / "docs" / "inversion.txt", ES_INVESTMENT)], index, settings).failed
+    files = [write_txt(tmp_path / "docs" / "inversion.txt", ES_INVESTMENT),
+             write_txt(tmp_path / "docs" / "climate.txt", EN_CLIMATE)]
+    assert not ingest_paths(files, index, settings).failed
+    return settings, index, files
+
+
+def test_a_question_before_the_first_index_is_built_is_answered_without_waiting_for_it(store, monkeypatch):
+    settings, index, files = store
     retriever = HybridRetriever(index, settings)
-    first = retriever.bm25()  # the first build happens in the caller (the app's warm-up)
+    reads = HeldReads(index, monkeypatch)
+    try:
+        for _ in range(3):  # each returns while the build is held: it does not wait for it
+            hits = retriever.retrieve(QUESTION, "es", index.embedder.embed_query(QUESTION))
+            assert document_id(str(files[0].resolve())) in {h.doc_id for h in hits}  # the dense search answers
+            assert retriever.lexical_index() is None
+            assert retriever.term_weights(QUESTION, "es") == {}
+        assert reads.started.wait(30)
+        assert len(reads.documents) == 1  # one build, however many questions
+    finally:
+        reads.release.set()
+    built = retriever.lexical_index(wait=True)
+    assert built is not None and retriever.lexical_index() is built
+    assert reads.documents == [sorted(document_id(str(f.resolve())) for f in files)]  # every document, once
+    assert retriever.term_weights(QUESTION, "es")
 
-    release, builds = threading.Event(), []
 
-    class HeldBM25(LanguageBM25):
-        def __init__(self, chunks, previous=None):
-            builds.append(threading.current_thread().name)
-            release.wait(30)
-            super().__init__(chunks, previous)
-
-    monkeypatch.setattr(bot.retrieval, "LanguageBM25", HeldBM25)
+def test_after_an_ingest_the_previous_index_answers_while_the_refresh_reads_only_the_new_document(
+    store, tmp_path, monkeypatch
+):
+    settings, index, files = store
+    retriever = HybridRetriever(index, settings)
+    first = retriever.lexical_index(wait=True)
+    reads = HeldReads(index, monkeypatch)
     note = write_txt(tmp_path / "docs" / "gruas.txt", NOTE)
     assert ingest_paths([note], index, settings).count("added") == 1
     doc_id = document_id(str(note.resolve()))
     try:
-        for _ in range(3):  # questions while the rebuild is held: answered at once, from the previous index
-            started = time.perf_counter()
+        for _ in range(3):  # questions while the refresh is held: answered at once, from the previous index
             hits = retriever.retrieve(QUESTION, "es", index.embedder.embed_query(QUESTION))
-            assert time.perf_counter() - started < PROMPT_S
             assert doc_id in {h.doc_id for h in hits}  # the dense search already finds the new document
-            assert retriever.bm25() is first
+            assert retriever.lexical_index() is first
         assert lexical_share(retriever, index, doc_id) == 0.0  # its words are not in the previous index yet
-        assert builds == ["forumqa-bm25-rebuild"]  # one rebuild, off the request path, however many questions
+        assert reads.started.wait(30)
     finally:
-        release.set()
-
-    deadline = time.monotonic() + 30
-    while retriever.bm25() is first and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert retriever.bm25() is not first, "the rebuilt index was never swapped in"
+        reads.release.set()
+    refreshed = retriever.lexical_index(wait=True)
+    assert refreshed is not first and retriever.lexical_index() is refreshed
+    assert reads.documents == [[doc_id]]  # one refresh, and it read the new document's chunks only
     assert lexical_share(retriever, index, doc_id) > 0.5
-    assert builds == ["forumqa-bm25-rebuild"]  # nothing changed since: no further rebuild
+
+    remove_paths([note], index, settings)
+    assert retriever.lexical_index(wait=True) is not refreshed
+    assert reads.documents == [[doc_id]]  # a removal reads no chunk
+    assert not any(cid.startswith(doc_id) for cid in retriever.lexical_index().coverage(QUESTION, "es"))
