@@ -57,6 +57,7 @@ def collect(store_dir: Path, asks: list) -> list[Sample]:
 
     settings = Settings(_env_file=None, store_dir=store_dir, answerer="extractive")
     qa = ForumQA(settings, open_index(settings))
+    qa.retriever.lexical_index(wait=True)  # every question counts its words
     out = []
     for ask in asks:
         request = qa.prepare(ask.text, ask.lang)

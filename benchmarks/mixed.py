@@ -93,6 +93,7 @@ def ask_all(store_dir: Path, asks: Iterable[dict]) -> list[dict]:
 
     settings = Settings(_env_file=None, store_dir=store_dir, answerer="extractive")
     qa = ForumQA(settings, open_index(settings))
+    qa.retriever.lexical_index(wait=True)  # every question counts its words
     out = []
     for ask in asks:
         request = qa.prepare(ask["text"])

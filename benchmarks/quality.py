@@ -65,6 +65,8 @@ def evaluate(built: BuiltIndex, questions: Sequence[Question], gold_lang: str | 
         mode: ForumQA(built.settings.model_copy(update=overrides), built.index)
         for mode, overrides in RETRIEVAL_MODES.items()
     }
+    for qa in qas.values():
+        qa.retriever.lexical_index(wait=True)  # every question counts its words
     first_qa = qas[next(iter(RETRIEVAL_MODES))]
     tallies: dict[str, dict[str, Tally]] = {mode: {} for mode in qas}
     memo: dict[tuple, str] = {}

@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.collection is not None:
             settings = collection_settings(settings, held_collection(settings, args.collection))
         qa = ForumQA(settings, open_index(settings))
+        qa.retriever.lexical_index(wait=True)  # every answer here counts the question's words
     except (InvalidSettings, MissingBackend, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,7 +67,7 @@ def build_context(settings: Settings) -> WebContext:
 
 def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Thread:
     """Answer one throwaway question off the request path, `delay_s` from now: the first visitor should not pay
-    for loading the tokenizers, the language detector and the BM25 index."""
+    for loading the tokenizers and the language detector; then wait for each collection's lexical index."""
 
     def run() -> None:
         try:
@@ -82,7 +82,8 @@ def warm_up_in_background(ctx: WebContext, delay_s: float = 0.0) -> threading.Th
                 log.warning("warm-up: the collection %s cannot be opened: %s", name, exc)
                 continue
             try:
-                forum.qa.ask("forum", "en")
+                forum.qa.ask("forum", "en")  # starts the lexical index's first build, which no visitor waits for
+                forum.qa.retriever.lexical_index(wait=True)  # one collection's build at a time, the default's first
             except (BackendUnavailable, LLMError, StoreError) as exc:  # a backend down: a slower first answer
                 log.warning("warm-up question in collection %s failed: %s", name, exc)
             # Anything else is a bug: it ends the warm-up with its traceback (threading.excepthook), not a warning.
