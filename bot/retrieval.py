@@ -79,6 +79,12 @@ class HybridRetriever:
             return self._lexical_index
         return current
 
+    def lexical_ready(self) -> bool:
+        """Whether the lexical index holds the committed documents (none is built or refreshed now). Starts
+        nothing: for health checks."""
+        with self._lock:
+            return self._lexical_index is not None and self._lexical_revision == self.index.revision()
+
     def _refresh_lexical(self, revision: str) -> None:
         built, current = None, self._lexical_index
         try:

@@ -23,10 +23,24 @@ def app(tmp_path_factory):
 def test_healthz_counts_the_seeded_sample_documents(http):
     response = http.get("/healthz")
     assert response.status_code == 200
-    chunks = response.json()["chunks"]
+    body = response.json()
+    chunks, warm = body["chunks"], body["warm"]  # warm: depends on whether a question came first
     counts = {"documents": 5, "chunks": chunks, "provisional": 0}
-    assert response.json() == {"status": "ok", **counts, "collections": {"forum": counts}}  # one, the default
-    assert chunks > 5
+    assert body == {"status": "ok", **counts, "warm": warm,
+                    "collections": {"forum": {**counts, "lexical_index": warm}}}  # one, the default
+    assert chunks > 5 and isinstance(warm, bool)
+
+
+def test_healthz_is_warm_once_the_lexical_index_holds_the_documents(tmp_path):
+    from fastapi.testclient import TestClient
+
+    fresh = create_app(build_settings(tmp_path, sample_dir=ROOT / "data" / "sample", embedder="fake",
+                                      answerer="fake"))
+    http = TestClient(fresh)  # no lifespan: no warm-up thread, so nothing has started the build
+    assert http.get("/healthz").json()["warm"] is False
+    fresh.state.context.collections.default.qa.retriever.lexical_index(wait=True)  # as a question or the warm-up
+    health = http.get("/healthz").json()
+    assert health["warm"] is True and health["collections"]["forum"]["lexical_index"] is True
 
 
 def test_ask_answers_with_numbered_sources_named_by_file_and_linked(http):

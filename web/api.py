@@ -188,7 +188,10 @@ def healthz(ctx: Context):
         return JSONResponse({"status": "unavailable", "detail": "the index cannot be read"}, status_code=503)
     keys = ("documents", "chunks", "provisional")
     total = {key: sum(c[key] for c in counts.values() if key in c) for key in keys}
-    return {"status": "ok", **total, "collections": counts}
+    # warm: every collection that can be read has its lexical index for its current documents; until then
+    # questions are answered without the lexical bonus (bot/retrieval.py), as just after start on a large store
+    warm = all(c["lexical_index"] for c in counts.values() if "lexical_index" in c)
+    return {"status": "ok", **total, "warm": warm, "collections": counts}
 
 
 def _collection_counts(ctx: WebContext, name: str) -> dict:
@@ -201,8 +204,9 @@ def _collection_counts(ctx: WebContext, name: str) -> dict:
         return {"status": "unavailable", "error": type(exc).__name__}
 
 
-def _counts(forum: Forum) -> dict[str, int]:
+def _counts(forum: Forum) -> dict[str, int | bool]:
     records = forum.index.documents(fresh=False)
     # provisional: documents searchable with their fast vectors only, waiting for `python -m ingest --refine`
     provisional = sum(r.vectors == "provisional" for r in records)
-    return {"documents": len(records), "chunks": forum.index.chunk_total(), "provisional": provisional}
+    return {"documents": len(records), "chunks": forum.index.chunk_total(), "provisional": provisional,
+            "lexical_index": forum.qa.retriever.lexical_ready()}
