@@ -137,6 +137,20 @@ class AppProcess:
             time.sleep(0.05)
         return None
 
+    def wait_warm(self, timeout_s: float = 300.0) -> bool:
+        """Whether /healthz said warm (every collection's lexical index built) within `timeout_s` of now: a
+        benchmark that scores answers must not score those given before, without the lexical bonus."""
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline and self.proc.poll() is None:
+            try:
+                with _LOCAL.open(f"{self.base}/healthz", timeout=2.0) as response:
+                    if json.loads(response.read()).get("warm"):
+                        return True
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        return False
+
     def output_tail(self, chars: int = 600) -> str:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-chars:]

@@ -146,8 +146,8 @@ def run_visitor(workdir: Path, shared: Path = SHARED) -> dict:
         return {"status": "skipped", "reason": f"XQuAD not found ({exc})"}
     app = AppProcess(store, embedder, rate_limit="10000/minute")
     try:
-        if app.wait_ready(timeout_s=180) is None:
-            raise RuntimeError(f"app.py did not become ready: {app.output_tail()}")
+        if app.wait_ready(timeout_s=180) is None or not app.wait_warm():
+            raise RuntimeError(f"app.py did not become ready and warm: {app.output_tail()}")
         replies = ask_all(app.base, questions)
     finally:
         app.stop()
