@@ -285,6 +285,22 @@ def test_gradio_events_count_by_their_index_however_written_and_by_their_route(a
         assert http.post("/gradio_api/queue/join", json={**join, "fn_index": [chat]}).status_code == 422
 
 
+def test_another_sites_page_cannot_ask_through_gradios_api(app):
+    """Gradio's routes check the Origin as /api does: another site's page is refused (before it counts), the chat
+    page's own requests (same origin) and clients that send no Origin go through."""
+    foreign, same = {"Origin": "http://evil.example"}, {"Origin": app.base_url}
+    with client_at(app, "127.0.3.8") as http:
+        chat = chat_dependency(http, "chat")
+        join = {"data": ["", [], "es", None], "fn_index": chat["id"], "session_hash": "o" * 11}
+        for _ in range(ASK_LIMIT + 1):
+            assert http.post("/gradio_api/call/chat", json={"data": ["", "es"]}, headers=foreign).status_code == 403
+            assert http.post("/gradio_api/queue/join", json=join, headers=foreign).status_code == 403
+        assert http.post("/api/ask", json={"question": ""}, headers=foreign).status_code == 403
+        assert http.post("/gradio_api/call/chat", json={"data": ["", "es"]}, headers=same).status_code == 200
+        assert http.post("/gradio_api/queue/join", json=join, headers=same).status_code == 200
+        assert http.post("/gradio_api/call/chat", json={"data": ["", "es"]}).status_code == 200
+
+
 def test_a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_bucket(app):
     statuses = []
     with client_at(app, "127.0.0.1") as http:  # loopback, which uvicorn trusted by default; not PROXY

@@ -40,6 +40,12 @@ def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
+def checks_origin(path: str) -> bool:
+    """Whether a request to `path` must come from an allowed origin: the API, and Gradio's API (the chat page's
+    own requests are same-origin), so another site's page cannot ask through the chat's routes either."""
+    return is_api_path(path) or path == "/gradio_api" or path.startswith("/gradio_api/")
+
+
 def origin_allowed(origin: str, host: str | None, allowed: list[str] | set[str]) -> bool:
     """Whether a browser request from `origin` may be served: an allowed origin ("*" allows any), or this server
     itself (the Host the request came to)."""
@@ -50,7 +56,7 @@ def origin_allowed(origin: str, host: str | None, allowed: list[str] | set[str])
 
 
 class OriginCheckMiddleware:
-    """Refuses /api requests whose Origin header is neither this server nor an allowed origin (403).
+    """Refuses /api and /gradio_api requests whose Origin header is neither this server nor an allowed origin (403).
 
     CORS alone only stops a browser from *reading* a response; this stops the request from being served. An origin
     allowed for one collection only (settings.collections) passes here; the routes that ask check the collection."""
@@ -63,7 +69,7 @@ class OriginCheckMiddleware:
         return origin_allowed(origin, host, self.allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_api_path(scope["path"]):
+        if scope["type"] == "http" and checks_origin(scope["path"]):
             headers = Headers(scope=scope)
             origin = headers.get("origin")
             if origin is not None and not self.allows(origin, headers.get("host")):
