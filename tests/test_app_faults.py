@@ -212,6 +212,7 @@ def test_a_chroma_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path,
     with running_app(tmp_path, embedder="fake", chroma_host=chroma_server.host, chroma_port=chroma_server.port,
                      admin_api_key=ADMIN_KEY, rate_limit="100000/minute") as app, app.client() as http:
         assert http.post("/api/ask", json={"question": QUESTION}).status_code == 200
+        doc_id = http.get("/api/documents", headers=KEY).json()["documents"][0]["doc_id"]
         chroma_server.process.kill()
         chroma_server.process.wait()
         try:
@@ -220,6 +221,12 @@ def test_a_chroma_server_down_is_a_503_everywhere_and_the_app_recovers(tmp_path,
             assert_unavailable(http.get("/api/documents", headers=KEY), "document store")
             upload = http.post("/api/documents", files=[("files", ("nota.txt", b"Una nota."))], headers=KEY)
             assert_unavailable(upload, "document store")
+            assert_unavailable(http.patch(f"/api/documents/{doc_id}", json={"title": "Otro"}, headers=KEY),
+                               "document store")
+            assert_unavailable(http.delete(f"/api/documents/{doc_id}", headers=KEY), "document store")
+            for page in (f"/api/documents/{doc_id}/file", f"/view/{doc_id}"):  # reads: a 503, never a bare 500
+                response = http.get(page)
+                assert response.status_code == 503 and "document store" in response.text, (page, response.text)
             assert "document store is unavailable" in gradio_chat(http, QUESTION)
             restarted = start_chroma(chroma_server.path, chroma_server.port)
             answer = http.post("/api/ask", json={"question": QUESTION})
