@@ -63,6 +63,14 @@ def test_a_question_the_documents_do_not_cover_is_refused(qa, question, language
     assert answer.sources == []
 
 
+def test_a_sentence_holding_every_word_of_the_question_answers_it(qa):
+    """"Who delivered the opening remarks?" stands out little in retrieval (the report is long and about much else,
+    support 1.2 under its threshold), but one sentence holds every word of it and a name."""
+    answer = qa.ask("Who delivered the opening remarks?")
+    assert answer.answered, answer.answer
+    assert first_source(answer) == "forum-2025-en.md" and "Wu Xueming" in answer.answer
+
+
 FOLLOW_UPS = [
     ("¿Quién pronunció el discurso de apertura del foro?", "¿Y qué desafíos mencionó?", "proteccionismo"),
     ("How many scholarships does the young researchers programme offer?", "And when is the deadline?", "2026"),
