@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         0.5, ge=0,
         description="Bonus, in z-score units, for a chunk in the question's language that holds all of the "
-        "question's term weight (BM25 vocabulary, IDF-weighted); 0 turns retrieval dense-only.",
+        "question's term weight (the lexical index's vocabulary, IDF-weighted); 0 turns retrieval dense-only.",
     )
 
     # --- answering ---

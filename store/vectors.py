@@ -210,7 +210,7 @@ def _pages(collection, include: list[str]):
 
 def _fetch(collection, query_vector: list[float], ids: list[str], where: dict | None,
            with_vectors: bool) -> list[ScoredChunk]:
-    """The chunks `ids` (those the collection still holds: a chunk removed since BM25 was built is skipped,
+    """The chunks `ids` (those the collection still holds: a chunk removed since the lexical index was built is skipped,
     where Chroma's query would fail on it), scored by cosine similarity like a query's, nearest first."""
     got = collection.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
     if not got["ids"]:

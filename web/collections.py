@@ -1,5 +1,5 @@
 """The collections the app answers from (store/collections.py): each opened on first use, with its own index and
-QA chain (so its own BM25 index: retrieval never crosses collections), sharing the app's embedder and answerer.
+QA chain (so its own lexical index: retrieval never crosses collections), sharing the app's embedder and answerer.
 
 Only a collection that exists in the store opens: a request naming any other gets UnknownCollection (a 404) and
 creates nothing, so unauthenticated requests cannot make the app open or create unbounded indexes. Staff uploads

@@ -21,7 +21,7 @@ UPLOAD_ROUTE = ("POST", "/api/documents")
 # The chat takes no files: Gradio's upload route gets no body at all (web.request_limits refuses one).
 GRADIO_UPLOAD_ROUTE = ("POST", "/gradio_api/upload")
 UPLOAD_FORM_OVERHEAD = 64 * 1024  # the multipart headers around the files of one upload
-# The warm-up (building BM25 over every chunk) holds the GIL for seconds on a large store; started once the
+# The warm-up (its question, then the first lexical index) holds the GIL for seconds on a large store; started once the
 # server listens, and a moment later, it no longer delays the first health check by ~1 s.
 WARM_UP_DELAY_S = 1.0
 
