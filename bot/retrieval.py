@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from textkit.tokens import tokenize
 log = logging.getLogger(__name__)
 
 _EXTRA_CHUNKS = 2
+_RETRY_S = 30.0  # after a failed lexical refresh (a store that keeps failing is not read again per question)
 _MIN_STD = 0.02
 _DEFAULT_WEIGHT = 0.4
 
@@ -57,6 +59,7 @@ class HybridRetriever:
         self._lexical_index: LexicalIndex | None = None
         self._lexical_revision: str | None = None
         self._lexical_refresh: threading.Thread | None = None
+        self._lexical_failed_at: float | None = None  # when the last refresh failed: the next waits _RETRY_S
         self._editions: tuple[str, dict[tuple[str, str], str]] | None = None
         self._lock = threading.Lock()
 
@@ -69,7 +72,8 @@ class HybridRetriever:
         `wait`: until a build under way has been swapped in (the app's warm-up, one-shot tools, benchmarks)."""
         revision = self.index.revision()  # read before the records: an index is never labelled newer than it is
         with self._lock:
-            if revision != self._lexical_revision and self._lexical_refresh is None:
+            failed = self._lexical_failed_at is not None and time.monotonic() - self._lexical_failed_at < _RETRY_S
+            if revision != self._lexical_revision and self._lexical_refresh is None and not failed:
                 self._lexical_refresh = threading.Thread(target=self._refresh_lexical, args=(revision,),
                                                          name="forumqa-lexical-refresh", daemon=True)
                 self._lexical_refresh.start()
@@ -80,10 +84,12 @@ class HybridRetriever:
         return current
 
     def lexical_ready(self) -> bool:
-        """Whether the lexical index holds the committed documents (none is built or refreshed now). Starts
-        nothing: for health checks."""
+        """Whether the lexical index holds the committed documents, for health checks. Like a question, it starts
+        the refresh when they changed, so an idle app is warm again soon after an ingest."""
+        self.lexical_index()
+        revision = self.index.revision()
         with self._lock:
-            return self._lexical_index is not None and self._lexical_revision == self.index.revision()
+            return self._lexical_index is not None and self._lexical_revision == revision
 
     def _refresh_lexical(self, revision: str) -> None:
         built, current = None, self._lexical_index
@@ -93,11 +99,12 @@ class HybridRetriever:
                 built = LexicalIndex(self.index.chunks_of(records.values()), records.values())
             else:
                 built = current.updated(records, self.index.chunks_of)
-        except Exception as exc:  # the current index keeps serving; the next question starts another refresh
+        except Exception as exc:  # the current index keeps serving; a question after _RETRY_S starts another
             log.warning("building the lexical index failed, the previous one (if any) still serves: %s", exc)
         with self._lock:
             if built is not None:
                 self._lexical_index, self._lexical_revision = built, revision
+            self._lexical_failed_at = None if built is not None else time.monotonic()
             self._lexical_refresh = None
 
     def term_weights(self, question: str, language: str) -> dict[str, float]:

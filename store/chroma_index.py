@@ -31,10 +31,10 @@ from store.vectors import ChunkVectors, ScoredChunk, shard_language
 log = logging.getLogger(__name__)
 
 _READ_PAGE = 1000  # chunks per read of every chunk: one page holds the lock for a fraction of a second
-_REOPEN_PAUSES_S = (0.2, 0.5, 1.0)
+_REOPEN_PAUSES_S = (0.2, 0.5, 1.0)  # two ingests writing small batches can outlast one reopen
 # a question's searches reuse the commit marker read when it began (ForumQA follows the commits first): one
-# read per question, not one per search
-_MARKER_REUSE_S = 0.25  # two ingests writing small batches can outlast one reopen
+# read per question, not one per search. Writers always read it afresh.
+_MARKER_REUSE_S = 0.25
 
 
 def _serialized(method):
@@ -91,12 +91,13 @@ class ChromaIndex:
             self.vectors.attach(client)
             self.registry.attach(client)
 
-    def _follow_other_writers(self) -> None:
+    def _follow_other_writers(self, reuse_s: float = 0.0) -> None:
         """An embedded client keeps its vector index in memory and misses what another process (the ingest CLI
-        beside the web app) added or refined; when the registry shows such a change, open the store afresh."""
+        beside the web app) added or refined; when the registry shows such a change, open the store afresh.
+        `reuse_s`: a marker read that recently will do (a search; never before a write)."""
         if self._shared is None:
             return
-        marker = self.registry.commit_marker(reuse_s=_MARKER_REUSE_S)
+        marker = self.registry.commit_marker(reuse_s=reuse_s)
         if marker != self._known_commit and marker == self._shared.written.get(self.settings.collection):
             self._known_commit = marker  # written through this process's client, which holds it already
         elif marker != self._known_commit:
@@ -309,7 +310,7 @@ class ChromaIndex:
                      doc_id: str | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
         else of all; among the chunks `ids` only, or those of the committed document `doc_id`, when given."""
-        self._follow_other_writers()
+        self._follow_other_writers(_MARKER_REUSE_S)
         records = self.registry.records(fresh=False)
         if doc_id is not None:
             record = records.get(doc_id)

@@ -31,14 +31,27 @@ def test_healthz_counts_the_seeded_sample_documents(http):
     assert chunks > 5 and isinstance(warm, bool)
 
 
-def test_healthz_is_warm_once_the_lexical_index_holds_the_documents(tmp_path):
+@pytest.mark.lexical_index_in_background
+def test_healthz_is_warm_once_the_lexical_index_holds_the_documents(tmp_path, monkeypatch):
+    import threading
+
     from fastapi.testclient import TestClient
 
     fresh = create_app(build_settings(tmp_path, sample_dir=ROOT / "data" / "sample", embedder="fake",
                                       answerer="fake"))
-    http = TestClient(fresh)  # no lifespan: no warm-up thread, so nothing has started the build
-    assert http.get("/healthz").json()["warm"] is False
-    fresh.state.context.collections.default.qa.retriever.lexical_index(wait=True)  # as a question or the warm-up
+    http = TestClient(fresh)  # no lifespan: no warm-up thread
+    qa = fresh.state.context.collections.default.qa
+    release, read = threading.Event(), qa.index.chunks_of
+
+    def held(records):  # the first build reads the chunks only once the test lets it
+        release.wait(30)
+        return read(records)
+
+    monkeypatch.setattr(qa.index, "chunks_of", held)
+    health = http.get("/healthz").json()  # starts the build, as a question would
+    assert health["warm"] is False and health["collections"]["forum"]["lexical_index"] is False
+    release.set()
+    qa.retriever.lexical_index(wait=True)
     health = http.get("/healthz").json()
     assert health["warm"] is True and health["collections"]["forum"]["lexical_index"] is True
 

@@ -103,3 +103,22 @@ def test_after_an_ingest_the_previous_index_answers_while_the_refresh_reads_only
     assert retriever.lexical_index(wait=True) is not refreshed
     assert reads.documents == [[doc_id]]  # a removal reads no chunk
     assert not any(cid.startswith(doc_id) for cid in retriever.lexical_index().coverage(QUESTION, "es"))
+
+
+def test_a_failed_build_is_retried_after_a_pause_not_by_every_question(store, monkeypatch):
+    settings, index, files = store
+    retriever = HybridRetriever(index, settings)
+    reads = []
+
+    def failing(records):
+        reads.append(1)
+        raise RuntimeError("the store cannot be read")
+
+    monkeypatch.setattr(index, "chunks_of", failing)
+    assert retriever.lexical_index(wait=True) is None and len(reads) == 1
+    for _ in range(5):  # questions right after the failure start no build of their own
+        assert retriever.lexical_index(wait=True) is None
+    assert len(reads) == 1
+    monkeypatch.undo()  # the store reads again
+    retriever._lexical_failed_at -= 31  # and the pause is over
+    assert retriever.lexical_index(wait=True) is not None and len(reads) == 1
