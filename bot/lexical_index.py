@@ -19,6 +19,8 @@ from scipy import sparse
 from store import DocumentRecord, ScoredChunk
 from textkit.tokens import tokenize
 
+_DEAD_TERMS = 0.25  # share of a vocabulary's rows that no chunk holds before they are dropped
+
 
 @dataclass(frozen=True)
 class _LanguageIndex:
@@ -168,5 +170,17 @@ def _merged(earlier: _LanguageIndex | None, gone: set[str], added: _NewColumns |
     rows = np.concatenate(term_rows)
     incidence = sparse.csr_array((np.ones(len(rows), np.int8), (rows, np.concatenate(chunk_columns))),
                                  shape=(len(vocabulary), len(ids)))
+    vocabulary, incidence = _compacted(vocabulary, incidence)
     return _LanguageIndex(vocabulary, incidence, ids, {cid: column for column, cid in enumerate(ids)})
+
+
+def _compacted(vocabulary: dict[str, int], incidence: sparse.csr_array) -> tuple[dict[str, int], sparse.csr_array]:
+    """Without the terms no chunk holds any more, once they are over _DEAD_TERMS of the rows: the words of
+    replaced and removed versions would otherwise stay in the vocabulary for good, edit after edit."""
+    alive = np.diff(incidence.indptr) > 0
+    if len(alive) - np.count_nonzero(alive) <= _DEAD_TERMS * len(alive):
+        return vocabulary, incidence
+    renumbered = np.cumsum(alive) - 1
+    return ({term: int(renumbered[row]) for term, row in vocabulary.items() if alive[row]},
+            sparse.csr_array(incidence[np.flatnonzero(alive)]))
 

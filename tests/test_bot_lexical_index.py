@@ -115,3 +115,20 @@ def test_after_an_ingest_only_the_new_versions_chunks_are_read_and_the_index_is_
     assert set(earlier.coverage("Latin America mangroves", "en")) == {"trade:aaaaaaaaaaaa:0", "climate:dddddddddddd:0"}
     assert earlier.coverage("Chancay port", "en") == {}  # the index that keeps serving meanwhile is unchanged
     assert refreshed.updated(records, lambda new: pytest.fail("nothing changed: nothing to read")) is refreshed
+
+
+def test_words_of_replaced_versions_do_not_stay_in_the_vocabulary_for_good():
+    """A document edited again and again with new words (dates, figures, names): the terms no chunk holds any more
+    are dropped once they pass a quarter of the vocabulary, and the index still answers as a fresh build does."""
+    index = LexicalIndex([], [])
+    for version in range(60):
+        words = " ".join(f"term{version}x{n}" for n in range(20))
+        current = record("note", f"{version:064d}", "en")
+        stored = chunks_of(current, f"Port of Chancay {words}.")
+        index = index.updated({"note": current}, lambda new, stored=stored: stored)
+    vocabulary = index._indexes["en"].vocabulary
+    assert len(vocabulary) < 2 * 24, len(vocabulary)  # 60 versions x 20 words would be 1,200 terms
+    fresh = LexicalIndex(stored, [current])
+    for question in ("term59x3 Chancay", "term0x1 port", "term58x19"):
+        assert dict(index.coverage(question, "en")) == dict(fresh.coverage(question, "en"))
+        assert index.term_weights([question.split()[0]]) == fresh.term_weights([question.split()[0]])
