@@ -316,8 +316,8 @@ class ChromaIndex:
             record = records.get(doc_id)
             if record is None:
                 return []
-            ids, language = record.chunk_ids() if ids is None else ids, record.language
-        return self.vectors.search(query_vector, k, records, None, with_vectors, language, ids)
+            ids, language = record.chunk_ids(), record.language
+        return self.vectors.search(query_vector, k, records, with_vectors, language, ids)
 
     @_serialized
     def stored_rows(self, where: dict | None = None, include: tuple[str, ...] = ("metadatas",)) -> dict[str, list]:

@@ -166,16 +166,17 @@ class ChunkVectors:
                 out[key] += list(got[key])
         return out
 
-    def search(self, query_vector: list[float], k: int, records: dict[str, DocumentRecord], where: dict | None = None,
+    def search(self, query_vector: list[float], k: int, records: dict[str, DocumentRecord],
                with_vectors: bool = False, language: str | None = None,
                ids: list[str] | None = None) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity, only from committed document versions: of documents in `language`,
         or the nearest of all languages; among the chunks `ids` only, when given."""
         shards = [self.shards[shard_language(language)]] if language else self.shards.values()
         if ids is not None:
-            found = [chunk for shard in shards for chunk in _fetch(shard, query_vector, ids, where, with_vectors)][:k]
+            fetched = [chunk for shard in shards for chunk in _fetch(shard, query_vector, ids, with_vectors)]
+            found = sorted(fetched, key=lambda c: -c.score)[:k]
         else:
-            found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, where, with_vectors)]
+            found = [chunk for shard in shards for chunk in _query(shard, query_vector, k, with_vectors)]
         committed = [chunk for chunk in found if _committed(records, chunk.metadata)]
         return committed if language else heapq.nlargest(k, committed, key=lambda c: c.score)
 
@@ -208,26 +209,24 @@ def _pages(collection, include: list[str]):
         offset += PAGE
 
 
-def _fetch(collection, query_vector: list[float], ids: list[str], where: dict | None,
-           with_vectors: bool) -> list[ScoredChunk]:
-    """The chunks `ids` (those the collection still holds: a chunk removed since the lexical index was built is skipped,
-    where Chroma's query would fail on it), scored by cosine similarity like a query's, nearest first."""
-    got = collection.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
+def _fetch(collection, query_vector: list[float], ids: list[str], with_vectors: bool) -> list[ScoredChunk]:
+    """The chunks `ids` (those the collection still holds: a chunk removed since the lexical index was built is
+    skipped, where Chroma's query would fail on it), scored by cosine similarity like a query's."""
+    got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
     if not got["ids"]:
         return []
     vectors = np.asarray(got["embeddings"], dtype=np.float32)
     query = np.asarray(query_vector, dtype=np.float32)
     scores = vectors @ query / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
-    out = [ScoredChunk(cid, text, meta, float(score), vector if with_vectors else None)
-           for cid, text, meta, score, vector in zip(got["ids"], got["documents"], got["metadatas"], scores, vectors)
-           if meta is not None]
-    return sorted(out, key=lambda c: -c.score)
+    return [ScoredChunk(cid, text, meta, float(score), vector if with_vectors else None)
+            for cid, text, meta, score, vector in zip(got["ids"], got["documents"], got["metadatas"], scores, vectors)
+            if meta is not None]
 
 
-def _query(collection, query_vector: list[float], k: int, where: dict | None, with_vectors: bool) -> list[ScoredChunk]:
+def _query(collection, query_vector: list[float], k: int, with_vectors: bool) -> list[ScoredChunk]:
     include = ["documents", "metadatas", "distances", *(["embeddings"] if with_vectors else [])]
     # chromadb 1.x returns what there is when k exceeds it (an empty collection included): no count() first
-    got = collection.query(query_embeddings=[query_vector], n_results=k, where=where, include=include)
+    got = collection.query(query_embeddings=[query_vector], n_results=k, include=include)
     vectors = got["embeddings"][0] if with_vectors else [None] * len(got["ids"][0])
     out = []
     for cid, text, meta, dist, vector in zip(
