@@ -44,6 +44,11 @@ def lead_over(hit: Hit, competitors: list[Hit]) -> float:
     return hit.score - max(others) if others else 0.0
 
 
+def _question_terms(request: AnswerRequest) -> dict[str, float]:
+    """The question's terms and their IDF weights; alike before the lexical index is built."""
+    return request.term_weights or dict.fromkeys(tokenize(request.question, request.language), 1.0)
+
+
 @dataclass
 class Candidate:
     sentence: str
@@ -114,8 +119,7 @@ class ExtractiveAnswerer:
         """One sentence says it in the question's own words: "The opening remarks were delivered by Wu Xueming"
         for "Who delivered the opening remarks?", which stands out little in retrieval (a short question, a long
         document about much else)."""
-        terms = request.term_weights or dict.fromkeys(tokenize(request.question, request.language), 1.0)
-        return len(terms) >= _WHOLE_QUESTION_TERMS and any(
+        return len(_question_terms(request)) >= _WHOLE_QUESTION_TERMS and any(
             c.language == request.language and c.cue and c.overlap >= 1.0 - 1e-9 for c in ranked)
 
     def _continues(self, hit: Hit, request: AnswerRequest) -> bool:
@@ -138,7 +142,7 @@ class ExtractiveAnswerer:
 
     def candidates(self, request: AnswerRequest, documents: list[tuple[int, Hit]]) -> list[Candidate]:
         qtype = question_type(request.question)
-        weights = request.term_weights or {t: 1.0 for t in tokenize(request.question, request.language)}
+        weights = _question_terms(request)
         q_weight = sum(weights.values())
         rows: list[tuple[str, int, str, str, int]] = []
         seen: set[str] = set()
