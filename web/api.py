@@ -205,8 +205,7 @@ def _collection_counts(ctx: WebContext, name: str) -> dict:
 
 
 def _counts(forum: Forum) -> dict[str, int | bool]:
-    records = forum.index.documents(fresh=False)
     # provisional: documents searchable with their fast vectors only, waiting for `python -m ingest --refine`
-    provisional = sum(r.vectors == "provisional" for r in records)
-    return {"documents": len(records), "chunks": forum.index.chunk_total(), "provisional": provisional,
+    return {"documents": len(forum.index.documents(fresh=False)), "chunks": forum.index.chunk_total(),
+            "provisional": len(forum.index.provisional()),
             "lexical_index": forum.qa.retriever.lexical_ready()}
